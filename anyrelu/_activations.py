@@ -1,0 +1,224 @@
+"""The public functions: validate, then hand over to x's backend (``_fast.py``).
+
+The contract, stated once (docs/conventions.md has it as a table, with the reasons):
+
+**x <= 0 is the leak side; with max_value, x >= max_value is the flat side; everything else --
+x > 0, and NaN, which is not <= 0 -- is the identity side.**
+
+======================  ===============================  ==========================
+side                    relu                             relu_dash
+======================  ===============================  ==========================
+leak side (x <= 0)      leak * x, in x's dtype;          leak
+                        +0.0 for a zero leak
+identity side           x                                1
+flat side (x >= cap)    max_value                        0
+======================  ===============================  ==========================
+
+The result has x's dtype, shape, device and library; x is never modified.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+from . import _checks
+from ._checks import Array
+from ._fast import backend
+
+__all__ = ["leaky_relu", "leaky_relu_dash", "relu", "relu6", "relu6_dash", "relu_dash"]
+
+
+def relu(
+    x: Array,
+    /,
+    leak: float | Array = 0.0,
+    *,
+    max_value: float | None = None,
+    xp: ModuleType | None = None,
+) -> Array:
+    r"""Rectified linear unit, with an optional leak (Leaky ReLU, PReLU) and cap (ReLU6).
+
+    .. math::
+
+        \mathrm{relu}(x) = \begin{cases}
+            \mathrm{leak} \cdot x, & x \le 0 \\
+            \mathrm{max\_value}, & x \ge \mathrm{max\_value} \\
+            x, & \text{otherwise (including NaN)}
+        \end{cases}
+
+    A zero leak gives exactly ``+0.0`` for every ``x <= 0``, ``-0.0`` and ``-inf`` included.
+    A non-zero leak gives ``leak * x`` with IEEE semantics, computed in x's dtype
+    (``relu(-inf, 0.1) == -inf``, ``relu(-0.0, 0.1) == -0.0``). ``relu(nan) == nan``.
+
+    Parameters
+    ----------
+    x : array
+        Input array of a real floating or integer dtype, from any array-API library.
+    leak : float or array, default 0.0
+        Slope on the leak side. Any finite real number (negative and > 1 included), or an
+        array from x's library that broadcasts to x's shape (PReLU). Integer x needs an
+        integer-valued leak.
+    max_value : float, optional
+        The cap: a finite number > 0. ``x >= max_value`` gives ``max_value``.
+    xp : array namespace, optional
+        The namespace of x, if the caller already has it; skips the lookup.
+
+    Returns
+    -------
+    array
+        Same dtype, shape, device and library as x.
+
+    See Also
+    --------
+    relu_dash : the derivative, with the convention ``relu_dash(0) == leak``.
+    leaky_relu, relu6
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anyrelu import relu
+    >>> relu(np.array([-2.0, -0.0, 0.5, np.inf, np.nan]))
+    array([0. , 0. , 0.5, inf, nan])
+    >>> relu(np.array([-0.5, 0.0, 1.0]), leak=0.1)
+    array([-0.05,  0.  ,  1.  ])
+    >>> relu(np.array([-1.0, 3.0, 9.0], dtype=np.float32), max_value=6)
+    array([0., 3., 6.], dtype=float32)
+    """
+    return _apply("relu", x, leak, max_value, xp)
+
+
+def relu_dash(
+    x: Array,
+    /,
+    leak: float | Array = 0.0,
+    *,
+    max_value: float | None = None,
+    xp: ModuleType | None = None,
+) -> Array:
+    r"""Derivative of :func:`relu` with respect to x.
+
+    .. math::
+
+        \mathrm{relu}'(x) = \begin{cases}
+            \mathrm{leak}, & x \le 0 \\
+            0, & x \ge \mathrm{max\_value} \\
+            1, & \text{otherwise (including NaN)}
+        \end{cases}
+
+    At the kink we take ``relu_dash(0) == relu_dash(-0.0) == leak``: the seed's ``x <= 0``
+    decides, so the derivative is the slope of the side that 0 belongs to; likewise
+    ``relu_dash(max_value) == 0``. ``jax.grad`` and torch autograd of :func:`relu` return
+    exactly these values, bit for bit (the library's tests check it).
+
+    Parameters
+    ----------
+    x : array
+        Input array of a real floating or integer dtype.
+    leak : float or array, default 0.0
+        Slope on the leak side, as in :func:`relu`.
+    max_value : float, optional
+        The cap, as in :func:`relu`.
+    xp : array namespace, optional
+        The namespace of x, if the caller already has it.
+
+    Returns
+    -------
+    array
+        Same dtype (integer x gives integer 0/1/leak), shape, device and library as x.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anyrelu import relu_dash
+    >>> relu_dash(np.array([-2.0, 0.0, 0.5, np.nan], dtype=np.float32))
+    array([0., 0., 1., 1.], dtype=float32)
+    >>> relu_dash(np.array([-0.5, 0.0, 1.0]), leak=0.1)
+    array([0.1, 0.1, 1. ])
+    """
+    return _apply("relu_dash", x, leak, max_value, xp)
+
+
+def leaky_relu(x: Array, /, leak: float | Array = 0.01, *, xp: ModuleType | None = None) -> Array:
+    r"""Leaky ReLU: :func:`relu` with a default leak of 0.01.
+
+    .. math::
+
+        \mathrm{leaky\_relu}(x) = \begin{cases} \mathrm{leak} \cdot x, & x \le 0 \\
+        x, & \text{otherwise} \end{cases}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anyrelu import leaky_relu
+    >>> leaky_relu(np.array([-100.0, 0.0, 2.0]))
+    array([-1.,  0.,  2.])
+    """
+    return _apply("leaky_relu", x, leak, None, xp)
+
+
+def leaky_relu_dash(x: Array, /, leak: float | Array = 0.01, *, xp: ModuleType | None = None) -> Array:
+    r"""Derivative of :func:`leaky_relu`: leak for x <= 0 (0 included), 1 otherwise.
+
+    .. math::
+
+        \mathrm{leaky\_relu}'(x) = \begin{cases} \mathrm{leak}, & x \le 0 \\
+        1, & \text{otherwise} \end{cases}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anyrelu import leaky_relu_dash
+    >>> leaky_relu_dash(np.array([-100.0, 0.0, 2.0]))
+    array([0.01, 0.01, 1.  ])
+    """
+    return _apply("leaky_relu_dash", x, leak, None, xp)
+
+
+def relu6(x: Array, /, *, xp: ModuleType | None = None) -> Array:
+    r"""ReLU capped at 6: :func:`relu` with ``max_value=6``.
+
+    .. math::
+
+        \mathrm{relu6}(x) = \begin{cases} 0, & x \le 0 \\ 6, & x \ge 6 \\
+        x, & \text{otherwise} \end{cases}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anyrelu import relu6
+    >>> relu6(np.array([-1.0, 3.0, 6.0, np.inf]))
+    array([0., 3., 6., 6.])
+    """
+    return _apply("relu6", x, 0.0, 6, xp)
+
+
+def relu6_dash(x: Array, /, *, xp: ModuleType | None = None) -> Array:
+    r"""Derivative of :func:`relu6`: 0 for x <= 0 and x >= 6, 1 in between (and at NaN).
+
+    .. math::
+
+        \mathrm{relu6}'(x) = \begin{cases} 0, & x \le 0 \text{ or } x \ge 6 \\
+        1, & \text{otherwise} \end{cases}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anyrelu import relu6_dash
+    >>> relu6_dash(np.array([-1.0, 0.0, 3.0, 6.0]))
+    array([0., 0., 1., 0.])
+    """
+    return _apply("relu6_dash", x, 0.0, 6, xp)
+
+
+def _apply(func: str, x: Array, leak: Any, max_value: Any, xp: ModuleType | None) -> Array:
+    """Validate the arguments of ``func`` (see _checks.py) and run x's kernel for it."""
+    found = backend(func, x)
+    if xp is None:
+        xp = found.xp
+    info = _checks.dtype_info(func, x.dtype, xp)
+    leak = _checks.leak(func, leak, x, xp, info)
+    if max_value is not None:
+        max_value = _checks.max_value(func, max_value, info, x.dtype)
+    kernel = found.relu_dash if func.endswith("_dash") else found.relu
+    return kernel(x, leak, max_value, xp)

@@ -1,0 +1,66 @@
+"""``python -m anyrelu``: the lesson's two examples on every installed backend, side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import __version__, relu, relu_dash
+from ._backends import Library, available
+
+EXAMPLES = [
+    ("the lesson's first example", [[0.11], [-2.2], [0], [50.2], [33.5], [-0.6]], 0.0),
+    ("the lesson's second example, leak = 0.1", [[-0.5], [0], [1], [2], [3], [4.5]], 0.1),
+]
+
+
+def _number(value: float) -> str:
+    """A short decimal; a zero prints as 0 whatever its sign."""
+    return "0" if value == 0 else f"{value:.6g}"
+
+
+def _call(library: Library, function: Callable[..., Any], x: Any, leak: float) -> Any:
+    if library.name == "jax":  # show that it runs inside jax.jit
+        import jax
+
+        return jax.jit(lambda v: function(v, leak=leak))(x)
+    return function(x, leak=leak)
+
+
+def lines() -> list[str]:
+    """The report, line by line."""
+    found, missing = available()
+    out = [f"anyrelu {__version__}: relu and relu_dash on {len(found)} backend(s)", ""]
+    for title, values, leak in EXAMPLES:
+        x = np.asarray(values)
+        for function in (relu, relu_dash):
+            call = f"{function.__name__}(x)" if leak == 0 else f"{function.__name__}(x, leak = {leak})"
+            out.append(f"{call}  -- {title}")
+            names = [library.name + (" (jit)" if library.name == "jax" else "") for library in found]
+            columns = [
+                [_number(v) for v in library.to_numpy(_call(library, function, library.to_array(x), leak)).ravel()]
+                for library in found
+            ]
+            widths = [max(len(name), *(len(v) for v in column)) for name, column in zip(names, columns, strict=True)]
+            xs = [_number(v) for v in x.ravel()]
+            x_width = max(1, *(len(v) for v in xs))
+            out.append(
+                "  " + "x".rjust(x_width) + " | " + "  ".join(n.rjust(w) for n, w in zip(names, widths, strict=True))
+            )
+            for row, x_value in enumerate(xs):
+                cells = "  ".join(column[row].rjust(w) for column, w in zip(columns, widths, strict=True))
+                out.append("  " + x_value.rjust(x_width) + " | " + cells)
+            agree = all(column == columns[0] for column in columns)
+            out.append(f"  {'all backends agree' if agree else 'BACKENDS DISAGREE'}")
+            out.append("")
+    out.append("Available: " + ", ".join(library.name for library in found))
+    for name, reason in missing.items():
+        out.append(f"Missing: {name}: {reason}")
+    return out
+
+
+def main() -> int:
+    print("\n".join(lines()))
+    return 0

@@ -1,0 +1,265 @@
+"""Backends: which kernel computes each function for each kind of array.
+
+Every backend is special-cased here and nowhere else. A fast path is only taken where the test
+suite proves it gives the same bits as ``_reference.py`` (tests/test_fast_paths.py); anything
+else falls back to the reference body.
+
+- NumPy: branch-free ``maximum``/``minimum`` forms, the product buffer reused as the output, and
+  relu_dash built from the mask's bits. ``maximum`` has no fixed answer at the tie
+  ``maximum(-0.0, +0.0)``: SIMD and scalar loops differ by dtype and CPU, so the zero-slope form
+  probes its argument order once per dtype.
+- torch: ``threshold`` / ``leaky_relu`` / ``clamp`` (float32/float64), and under autograd the fused
+  backward kernels with NaN moved to the identity side (``_torch_autograd.py``); ``torch.relu``
+  returns -0.0 and its gradient at NaN is 0, so it is not used.
+- JAX: the reference body, jitted once per (function, leak, max_value) and cached, so an eager
+  call costs one compiled dispatch; under ``jit``/``grad``/``vmap`` it inlines.
+- Dask: each chunk is handed to its own backend with ``map_blocks``: one task per chunk.
+- CuPy: one-pass ``ElementwiseKernel``s.
+- array-api-strict and anything else: the reference body.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any, NamedTuple
+
+import array_api_compat as compat
+import numpy as np
+
+from . import _reference
+from ._checks import Array, namespace
+
+Kernel = Callable[[Array, Any, Any, ModuleType], Array]
+
+
+class Backend(NamedTuple):
+    xp: ModuleType
+    relu: Kernel
+    relu_dash: Kernel
+
+
+_BACKENDS: dict[type, Backend] = {}  # array type -> Backend; only ever grows
+
+
+def backend(func: str, x: Array) -> Backend:
+    """The namespace and kernels for x's array type (a TypeError for anything not an array)."""
+    try:
+        return _BACKENDS[type(x)]
+    except KeyError:
+        pass
+    xp = namespace(func, x)
+    if compat.is_numpy_namespace(xp):
+        found = Backend(xp, _numpy_relu, _numpy_relu_dash)
+    elif compat.is_torch_namespace(xp):
+        found = Backend(xp, _torch_relu_kernel(), _reference.relu_dash)
+    elif compat.is_jax_namespace(xp):
+        found = Backend(xp, _jax_kernel(_reference.relu), _jax_kernel(_reference.relu_dash))
+    elif compat.is_dask_namespace(xp):
+        found = Backend(xp, _dask_kernel("relu"), _dask_kernel("relu_dash"))
+    elif compat.is_cupy_namespace(xp):
+        found = Backend(xp, _cupy_relu, _cupy_relu_dash)
+    else:  # array-api-strict wraps NumPy, so NumPy's overflow warnings are silenced there too
+        found = Backend(xp, _quiet_reference_relu, _reference.relu_dash)
+    _BACKENDS[type(x)] = found
+    return found
+
+
+def _is_number(leak: Any) -> bool:
+    return type(leak) is float or type(leak) is int
+
+
+def _quiet_reference_relu(x: Array, leak: Any, max_value: Any, xp: ModuleType) -> Array:
+    """The reference relu with NumPy's overflow warning off (NumPy and the libraries that wrap
+    it): leak*x may overflow to ±inf, the IEEE answer the contract asks for, not a mistake."""
+    with np.errstate(over="ignore"):
+        return _reference.relu(x, leak, max_value, xp)
+
+
+# ---------------------------------------------------------------- NumPy
+
+
+def _numpy_relu(x: Array, leak: Any, max_value: Any, xp: ModuleType) -> Array:
+    # Python numbers go straight to the ufuncs: NumPy casts them to x's dtype first (NEP 50),
+    # which is the reference's leak * x in x's dtype.
+    if x.ndim == 0 or not _is_number(leak) or leak < 0 or (leak > 1 and x.dtype.kind != "f"):
+        # 0-d (ufuncs return scalars), PReLU, negative leaks (maximum would tie at ±0.0 with
+        # opposite signs), integer leaks > 1 (wrapping products break the minimum form).
+        return _quiet_reference_relu(x, leak, max_value, xp)
+    if leak == 0:
+        order = _ZERO_FIRST.get(x.dtype)
+        if order is None:
+            order = _ZERO_FIRST[x.dtype] = _zero_first_order(x.dtype)
+        if order is _NO_ORDER:
+            return _reference.relu(x, leak, max_value, xp)
+        y = np.maximum(0, x) if order else np.maximum(x, 0)
+    elif leak <= 1:  # leak*x lies between x and 0: the larger of the two is the answer
+        y = np.multiply(x, leak)
+        np.maximum(x, y, out=y)  # x first: a NaN comes back with x's own payload
+    else:  # leak > 1: the smaller of the two; leak*x may overflow to -inf or +inf (then unused)
+        with np.errstate(over="ignore"):
+            y = np.multiply(x, leak)
+        np.minimum(x, y, out=y)
+    if max_value is not None:
+        np.minimum(y, max_value, out=y)
+    return y
+
+
+def _numpy_relu_dash(x: Array, leak: Any, max_value: Any, xp: ModuleType) -> Array:
+    if x.ndim == 0 or not _is_number(leak):
+        return _reference.relu_dash(x, leak, max_value, xp)
+    dtype = x.dtype if x.dtype.isnative else x.dtype.newbyteorder("=")
+    leak_side = np.less_equal(x, 0)
+    if leak == 0 and max_value is None:
+        return np.logical_not(leak_side, out=leak_side).astype(dtype)
+    # Each output is one of two bit patterns, so build it in the integers of the same width:
+    # bits(1) + leak_side * (bits(leak) - bits(1)) is exact, branch-free and one temporary.
+    ints, one_bits, step = _dash_bits(dtype, leak)
+    out = np.multiply(leak_side, step, dtype=ints)
+    out += one_bits
+    if max_value is not None:  # x >= max_value > 0 was on the identity side: 1 -> 0
+        flat_side = np.greater_equal(x, max_value, out=leak_side)
+        np.subtract(out, one_bits, out=out, where=flat_side)
+    return out.view(dtype)
+
+
+@functools.lru_cache(maxsize=256)
+def _dash_bits(dtype: np.dtype, leak: float | int) -> tuple[np.dtype, Any, Any]:
+    ints = np.dtype(f"i{dtype.itemsize}")
+    one_bits, leak_bits = (int(np.asarray(v, dtype=dtype).view(ints)) for v in (1, leak))
+    width = 8 * dtype.itemsize
+    step = (leak_bits - one_bits + 2 ** (width - 1)) % 2**width - 2 ** (width - 1)
+    return ints, ints.type(one_bits), ints.type(step)
+
+
+_NO_ORDER = "neither"
+_ZERO_FIRST: dict[np.dtype, bool | str] = {}  # dtype -> _zero_first_order(dtype); only grows
+
+
+def _zero_first_order(dtype: np.dtype) -> bool | str:
+    """Which argument order of np.maximum gives +0.0 at x = -0.0 for this dtype on this CPU:
+    False for maximum(x, 0), True for maximum(0, x), _NO_ORDER if neither does in every loop."""
+    if dtype.kind != "f":
+        return False
+    base = np.full(96, -0.0, dtype=dtype)
+    # contiguous (SIMD body, scalar head and tail at every alignment), strided and reversed
+    probes = [base[start:stop] for start in range(16) for stop in range(start + 1, start + 40)]
+    probes += [base[::2], base[::3], base[::-1], base]
+    for order in (False, True):
+        if not any(np.signbit(np.maximum(0, p) if order else np.maximum(p, 0)).any() for p in probes):
+            return order
+    return _NO_ORDER
+
+
+# ---------------------------------------------------------------- torch
+
+
+def _torch_relu_kernel() -> Kernel:
+    """torch's own kernels, where they give the reference's bits (float32/float64, a number leak):
+    ``threshold`` (x <= 0 -> +0.0, NaN kept; ``relu`` would give -0.0) and ``leaky_relu``.
+    Under autograd, a Function pairs them with torch's fused backward kernels."""
+    import torch
+
+    from ._torch_autograd import NativeRelu
+
+    def kernel(x: Array, leak: Any, max_value: Any, xp: ModuleType) -> Array:
+        if (
+            not _is_number(leak)
+            or x.dtype not in (torch.float32, torch.float64)  # half types compute in float32
+            or (max_value is not None and leak != 0)  # leak*x may pass the cap on the leak side
+        ):
+            return _reference.relu(x, leak, max_value, xp)
+        if x.requires_grad and torch.is_grad_enabled():
+            return NativeRelu.apply(x, float(leak), max_value)
+        return NativeRelu.forward(x, float(leak), max_value)
+
+    return kernel
+
+
+# ---------------------------------------------------------------- JAX
+
+
+def _jax_kernel(body: Kernel) -> Kernel:
+    def kernel(x: Array, leak: Any, max_value: Any, xp: ModuleType) -> Array:
+        if _is_number(leak):
+            return _jitted(body, leak, max_value)(x)
+        return _jitted(body, None, max_value)(x, leak)
+
+    return kernel
+
+
+@functools.lru_cache(maxsize=512)
+def _jitted(body: Kernel, leak: float | int | None, max_value: float | int | None) -> Callable[..., Array]:
+    import jax
+    import jax.numpy as jnp
+
+    if leak is None:
+        return jax.jit(lambda x, leak: body(x, leak, max_value, jnp))
+    return jax.jit(lambda x: body(x, leak, max_value, jnp))
+
+
+# ---------------------------------------------------------------- Dask
+
+
+def _dask_kernel(name: str) -> Kernel:
+    def kernel(x: Array, leak: Any, max_value: Any, xp: ModuleType) -> Array:
+        import dask.array as da
+
+        if _is_number(leak):
+            return x.map_blocks(_dask_block, name, leak, max_value, dtype=x.dtype, meta=x._meta)
+        leak = da.broadcast_to(leak, x.shape, chunks=x.chunks)
+        return da.map_blocks(_dask_prelu_block, name, x, leak, max_value, dtype=x.dtype, meta=x._meta)
+
+    return kernel
+
+
+def _dask_block(block: Array, name: str, leak: Any, max_value: Any) -> Array:
+    found = backend(name, block)
+    return getattr(found, name)(block, leak, max_value, found.xp)
+
+
+def _dask_prelu_block(name: str, block: Array, leak: Array, max_value: Any) -> Array:
+    return _dask_block(block, name, leak, max_value)
+
+
+# ---------------------------------------------------------------- CuPy
+
+
+def _cupy_relu(x: Array, leak: Any, max_value: Any, xp: ModuleType) -> Array:
+    if not _is_number(leak):
+        return _reference.relu(x, leak, max_value, xp)
+    return _cupy_kernels()[0](x, leak, _cupy_cap(max_value), leak == 0, max_value is not None)
+
+
+def _cupy_relu_dash(x: Array, leak: Any, max_value: Any, xp: ModuleType) -> Array:
+    if not _is_number(leak):
+        return _reference.relu_dash(x, leak, max_value, xp)
+    return _cupy_kernels()[1](x, leak, _cupy_cap(max_value), max_value is not None)
+
+
+def _cupy_cap(max_value: Any) -> Any:
+    return 0 if max_value is None else max_value
+
+
+@functools.cache
+def _cupy_kernels() -> tuple[Any, Any]:
+    import cupy
+
+    relu = cupy.ElementwiseKernel(
+        "T x, T leak, T cap, bool zero_slope, bool capped",
+        "T y",
+        """
+        if (capped && x >= cap) { y = cap; }
+        else if (x <= (T)0) { y = zero_slope ? (T)0 : (T)(leak * x); }
+        else { y = x; }
+        """,
+        "anyrelu_relu",
+    )
+    relu_dash = cupy.ElementwiseKernel(
+        "T x, T leak, T cap, bool capped",
+        "T y",
+        "y = (capped && x >= cap) ? (T)0 : ((x <= (T)0) ? leak : (T)1);",
+        "anyrelu_relu_dash",
+    )
+    return relu, relu_dash

@@ -1,0 +1,181 @@
+"""The backend matrix: every contract test runs on each backend below that is installed.
+
+A test takes the ``backend`` fixture (or ``xp`` for its namespace) and builds its arrays with
+``backend.asarray(numpy_array)``, so that the arrays land on the backend's device, read-only
+where the backend is "numpy_readonly", chunked where it is Dask. Functions tagged with
+``lazy_xp_function`` in a test module run under ``jax.jit`` on "jax_jit" and fail on Dask if
+they compute anything.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import helpers
+import numpy as np
+import pytest
+from array_api_extra.testing import patch_lazy_xp_functions
+
+
+class Backend(enum.Enum):
+    NUMPY = "numpy"
+    NUMPY_READONLY = "numpy_readonly"
+    ARRAY_API_STRICT = "array_api_strict"
+    ARRAY_API_STRICTEST = "array_api_strictest"
+    JAX = "jax"
+    JAX_JIT = "jax_jit"
+    TORCH = "torch"
+    DASK = "dask"
+    CUPY = "cupy"
+    TORCH_CUDA = "torch_cuda"
+    JAX_GPU = "jax_gpu"
+
+    @property
+    def module(self) -> str:
+        return {
+            "numpy": "numpy",
+            "numpy_readonly": "numpy",
+            "array_api_strict": "array_api_strict",
+            "array_api_strictest": "array_api_strict",
+            "jax": "jax",
+            "jax_jit": "jax",
+            "jax_gpu": "jax",
+            "torch": "torch",
+            "torch_cuda": "torch",
+            "dask": "dask.array",
+            "cupy": "cupy",
+        }[self.value]
+
+    @property
+    def on_gpu(self) -> bool:
+        return self in (Backend.CUPY, Backend.TORCH_CUDA, Backend.JAX_GPU)
+
+
+def _gpu_missing(backend: Backend) -> str | None:
+    """Why a GPU backend cannot run here, or None if it can."""
+    try:
+        if backend is Backend.CUPY:
+            import cupy
+
+            return None if cupy.cuda.runtime.getDeviceCount() > 0 else "no CUDA device"
+        if backend is Backend.TORCH_CUDA:
+            import torch
+
+            return None if torch.cuda.is_available() else "no CUDA device for torch"
+        if backend is Backend.JAX_GPU:
+            import jax
+
+            return None if jax.devices()[0].platform == "gpu" else "no GPU device for jax"
+    except Exception as error:  # cupy without a driver raises CUDARuntimeError
+        return f"no CUDA device ({type(error).__name__})"
+    return None
+
+
+class Arrays:
+    """A backend under test: its namespace and how to put NumPy data on it."""
+
+    def __init__(self, backend: Backend):
+        self.backend = backend
+        self.name = backend.value
+        compat = importlib.import_module("array_api_compat")
+        if backend.module == "jax":
+            import jax
+
+            jax.config.update("jax_enable_x64", True)
+            self.xp: ModuleType = importlib.import_module("jax.numpy")
+        else:
+            self.xp = compat.array_namespace(self._raw(np.zeros(1)))
+        self._flushes: dict[str, bool] = {}
+
+    def flushes_subnormals(self, dtype: str) -> bool:
+        """Whether this backend's arithmetic treats subnormals of that dtype as zero (DAZ/FTZ):
+        XLA on CPU does so for float32/float64/bfloat16, by design."""
+        if dtype not in self._flushes:
+            tiny = np.asarray(helpers.finfo(helpers.numpy_dtype(dtype)).smallest_subnormal)
+            x = self.asarray(tiny.astype(np.float64), self.dtype(dtype))
+            self._flushes[dtype] = not bool(self.to_numpy(x > 0.0))
+        return self._flushes[dtype]
+
+    def dtype(self, name: str) -> Any:
+        """The backend's dtype of that name (bfloat16 only exists on torch and JAX)."""
+        found = getattr(self.xp, name, None)
+        if found is None:
+            pytest.skip(f"{self.name} has no {name} dtype")
+        return found
+
+    def _raw(self, values: np.ndarray) -> Any:
+        b = self.backend
+        if b in (Backend.NUMPY, Backend.NUMPY_READONLY):
+            out = np.array(values)
+            out.flags.writeable = b is Backend.NUMPY
+            return out
+        if b is Backend.DASK:
+            import dask.array as da
+
+            return da.from_array(values, chunks=tuple(max(1, (n + 2) // 3) for n in values.shape))
+        if b.module == "torch":
+            import torch
+
+            return torch.from_numpy(np.array(values)).to("cuda" if b is Backend.TORCH_CUDA else "cpu")
+        if b.module == "jax":
+            import jax
+
+            device = jax.devices("gpu" if b is Backend.JAX_GPU else "cpu")[0]
+            return jax.device_put(values, device)
+        return importlib.import_module(b.module).asarray(values)
+
+    def asarray(self, values: Any, dtype: Any = None) -> Any:
+        """NumPy data (or a nested list) as an array of this backend, in the given dtype."""
+        values = np.asarray(values)
+        if values.dtype.name == "bfloat16":  # exact in float32; the backend casts it back
+            values = values.astype(np.float32)
+        x = self._raw(values)
+        if dtype is not None and x.dtype != dtype:
+            x = self.xp.astype(x, dtype)
+            if self.backend is Backend.NUMPY_READONLY:
+                x.flags.writeable = False
+        return x
+
+    def to_numpy(self, x: Any) -> np.ndarray:
+        """A NumPy copy of x; bfloat16 comes back as float32 (exactly)."""
+        if hasattr(x, "compute"):
+            x = x.compute()
+        if self.backend.module == "torch":
+            import torch
+
+            x = x.detach().cpu()
+            return (x.float() if x.dtype == torch.bfloat16 else x).numpy()
+        if self.backend is Backend.CUPY:
+            return x.get()
+        if self.backend.module == "jax" and "bfloat16" in str(x.dtype):
+            return np.asarray(x.astype("float32"))
+        return np.asarray(x) if self.backend.module != "array_api_strict" else np.from_dlpack(x)
+
+
+@pytest.fixture(params=list(Backend), ids=lambda b: b.value)
+def backend(request: pytest.FixtureRequest) -> Iterator[Arrays]:
+    b: Backend = request.param
+    pytest.importorskip(b.module, reason=f"{b.module} is not installed")
+    if b.on_gpu and (why := _gpu_missing(b)):
+        pytest.skip(why)
+    if b is Backend.ARRAY_API_STRICTEST:
+        import array_api_strict
+
+        with array_api_strict.ArrayAPIStrictFlags(boolean_indexing=False, data_dependent_shapes=False):
+            yield Arrays(b)
+        return
+    arrays = Arrays(b)
+    if b in (Backend.JAX_JIT, Backend.DASK):
+        with patch_lazy_xp_functions(request, xp=arrays.xp):
+            yield arrays
+    else:
+        yield arrays
+
+
+@pytest.fixture
+def xp(backend: Arrays) -> ModuleType:
+    return backend.xp

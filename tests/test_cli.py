@@ -1,0 +1,81 @@
+"""The command line: the demo, ``bench --quick`` and ``plot`` run and report (timings are not judged)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-W", "error", "-m", "anyrelu", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_demo_shows_both_seed_examples_on_every_available_backend():
+    result = _run()
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for call in ("relu(x)", "relu_dash(x)", "relu(x, leak = 0.1)", "relu_dash(x, leak = 0.1)"):
+        assert f"{call}  -- " in out
+    assert "BACKENDS DISAGREE" not in out
+    assert out.count("all backends agree") == 4
+    assert re.search(r"^Available: numpy", out, re.M)
+    assert "-0 " not in out and not re.search(r"-0(\s|$)", out), "no negative zeros in the output"
+    assert "-0.05" in out and "50.2" in out
+
+
+def test_demo_names_missing_backends_with_a_reason():
+    out = _run().stdout
+    available = re.search(r"^Available: (.*)$", out, re.M).group(1).split(", ")
+    missing = re.findall(r"^Missing: (\w+): (.+)$", out, re.M)
+    assert {name for name, _ in missing}.isdisjoint(available)
+    assert len(available) + len(missing) == 6
+    assert all(reason.strip() for _, reason in missing)
+
+
+def test_bench_quick_runs_and_writes_every_row(tmp_path):
+    pytest.importorskip("rich", reason="the benchmark's table needs rich")
+    path = tmp_path / "bench.json"
+    result = _run("bench", "--quick", "--backend", "numpy", "--backend", "dask", "--json", str(path))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(path.read_text())
+    names = [row["name"] for row in report["results"]]
+    assert any(name.startswith("relu n=") for name in names)
+    assert any("peak memory" in name for name in names)
+    assert any(row["backend"] == "dask" for row in report["results"])
+    for row in report["results"]:
+        assert row["value"] > 0 and row["must"] > 0 and isinstance(row["met"], bool)
+    assert report["machine"]["cpu"]
+    assert "ratio" in result.stdout and "numpy" in result.stdout
+
+
+def test_bench_rejects_an_unknown_backend():
+    pytest.importorskip("rich", reason="the benchmark's table needs rich")
+    result = _run("bench", "--backend", "fortran")
+    assert result.returncode == 2
+    assert "unknown backend" in result.stdout
+
+
+def test_plot_writes_the_two_panel_figure(tmp_path):
+    pytest.importorskip("matplotlib", reason="plot needs matplotlib")
+    path = tmp_path / "figure.png"
+    result = _run("plot", "-o", str(path), "--leak", "0.2")
+    assert result.returncode == 0, result.stderr
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from anyrelu._plot import figure
+
+    fig = figure(0.2)
+    assert len(fig.axes) == 2
+    assert [axes.get_xlabel() for axes in fig.axes] == ["x", "x"]
+    assert all(axes.get_legend() is not None for axes in fig.axes)
+
+
+def test_plot_refuses_an_unknown_format(tmp_path):
+    result = _run("plot", "-o", str(tmp_path / "figure.bmp"))
+    assert result.returncode == 2
+    assert ".png, .svg, .pdf" in result.stderr

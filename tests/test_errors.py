@@ -1,0 +1,134 @@
+"""Bad input gets a TypeError or ValueError that names the function, what it got and what to do;
+nothing is modified and nothing is warned (the suite runs with -W error)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import anyrelu
+from anyrelu import leaky_relu, leaky_relu_dash, relu, relu6, relu6_dash, relu_dash
+
+FUNCTIONS = [relu, relu_dash, leaky_relu, leaky_relu_dash, relu6, relu6_dash]
+LEAK_FUNCTIONS = [relu, relu_dash, leaky_relu, leaky_relu_dash]
+CAP_FUNCTIONS = [relu, relu_dash]
+
+
+def _raises(error: type[Exception], function, *args, match: str, **kwargs) -> str:
+    with pytest.raises(error) as info:
+        function(*args, **kwargs)
+    message = str(info.value)
+    assert message.startswith(f"{function.__name__}()"), message
+    assert re.search(match, message), message
+    return message
+
+
+class TestBadX:
+    @pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.__name__)
+    @pytest.mark.parametrize(
+        "x",
+        [[1.0, -1.0], (1.0, -1.0), 1.0, 3, None, "1.0", True],
+        ids=["list", "tuple", "float", "int", "None", "str", "bool"],
+    )
+    def test_non_arrays_are_a_type_error_that_says_convert(self, function, x):
+        _raises(TypeError, function, x, match=r"expects x to be an array.*got .*np\.asarray")
+
+    @pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.__name__)
+    @pytest.mark.parametrize(
+        "x",
+        [
+            np.array([True, False]),
+            np.array([1 + 1j]),
+            np.array([1.0], dtype=object),
+            np.array(["1.0"]),
+            np.array([b"1"]),
+            np.array(["2026-01-01"], dtype="datetime64[D]"),
+        ],
+        ids=["bool", "complex", "object", "str", "bytes", "datetime"],
+    )
+    def test_non_numeric_dtypes_are_a_type_error(self, function, x):
+        _raises(TypeError, function, x, match=r"real floating or integer dtype, got dtype")
+
+    @pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.__name__)
+    def test_masked_arrays_are_refused_rather_than_unmasked(self, function):
+        x = np.ma.masked_array([-1.0, 2.0], mask=[True, False])
+        _raises(TypeError, function, x, match=r"MaskedArray.*mask would be silently dropped")
+
+    @pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.__name__)
+    def test_np_matrix_is_refused(self, function):
+        with pytest.warns(PendingDeprecationWarning):
+            x = np.matrix([[-1.0, 2.0]])
+        _raises(TypeError, function, x, match=r"matrix.*np\.asarray")
+
+
+class TestBadLeak:
+    @pytest.mark.parametrize("function", LEAK_FUNCTIONS, ids=lambda f: f.__name__)
+    @pytest.mark.parametrize("leak", [np.nan, np.inf, -np.inf, np.float32(np.nan)])
+    def test_non_finite_leak_is_a_value_error(self, function, leak):
+        _raises(ValueError, function, np.zeros(3), leak, match=r"finite leak")
+
+    @pytest.mark.parametrize("function", LEAK_FUNCTIONS, ids=lambda f: f.__name__)
+    @pytest.mark.parametrize("leak", [1j, True, np.True_, "0.1", None, [0.1]], ids=repr)
+    def test_complex_bool_str_leak_is_a_type_error(self, function, leak):
+        _raises(TypeError, function, np.zeros(3), leak, match=r"leak to be a real number")
+
+    @pytest.mark.parametrize("function", LEAK_FUNCTIONS, ids=lambda f: f.__name__)
+    def test_leak_array_from_another_library_is_a_type_error(self, function):
+        torch = pytest.importorskip("torch", reason="needs a second array library")
+        _raises(TypeError, function, np.zeros(3), torch.zeros(3), match=r"from x's library")
+        _raises(TypeError, function, torch.zeros(3), np.zeros(3), match=r"from x's library")
+
+    @pytest.mark.parametrize("function", LEAK_FUNCTIONS, ids=lambda f: f.__name__)
+    @pytest.mark.parametrize("shape", [(4,), (3, 3), (5, 2, 3)])
+    def test_leak_array_that_does_not_broadcast_or_widens_is_a_value_error(self, function, shape):
+        _raises(ValueError, function, np.zeros((2, 3)), np.ones(shape), match=r"broadcasts to x's shape")
+
+    @pytest.mark.parametrize("function", LEAK_FUNCTIONS, ids=lambda f: f.__name__)
+    @pytest.mark.parametrize("leak", [np.array([True]), np.array([1j])], ids=["bool", "complex"])
+    def test_leak_array_of_bool_or_complex_dtype_is_a_type_error(self, function, leak):
+        _raises(TypeError, function, np.zeros(3), leak, match=r"needs leak of a real floating")
+
+    def test_integer_x_with_a_non_integer_leak_says_convert_to_float(self):
+        x = np.arange(-2, 3, dtype=np.int32)
+        _raises(TypeError, relu, x, 0.1, match=r"integer x.*non-integer leak=0\.1.*floating dtype")
+        _raises(TypeError, leaky_relu, x, match=r"non-integer leak=0\.01")
+        _raises(TypeError, relu_dash, x, np.array([0.5]), match=r"floating leak array.*floating dtype")
+
+    def test_leak_that_overflows_or_does_not_fit_is_a_value_error(self):
+        _raises(ValueError, relu, np.zeros(2, dtype=np.float16), 1e6, match=r"does not fit")
+        _raises(ValueError, relu, np.zeros(2, dtype=np.uint8), -1, match=r"does not fit")
+
+
+class TestBadMaxValue:
+    @pytest.mark.parametrize("function", CAP_FUNCTIONS, ids=lambda f: f.__name__)
+    @pytest.mark.parametrize("max_value", [0, -1.0, np.nan, np.inf, -np.inf])
+    def test_max_value_must_be_finite_and_positive(self, function, max_value):
+        _raises(ValueError, function, np.zeros(3), max_value=max_value, match=r"finite (number > 0|max_value)")
+
+    @pytest.mark.parametrize("function", CAP_FUNCTIONS, ids=lambda f: f.__name__)
+    @pytest.mark.parametrize("max_value", ["6", 6j, True, np.array(6.0)], ids=repr)
+    def test_max_value_of_the_wrong_type_is_a_type_error(self, function, max_value):
+        _raises(TypeError, function, np.zeros(3), max_value=max_value, match=r"max_value to be a real number")
+
+    def test_integer_x_with_a_fractional_cap_says_convert_to_float(self):
+        _raises(TypeError, relu, np.zeros(2, dtype=np.int8), max_value=6.5, match=r"non-integer max_value")
+        _raises(ValueError, relu, np.zeros(2, dtype=np.int8), max_value=1000, match=r"does not fit")
+
+
+class TestNothingChanged:
+    def test_a_failed_call_leaves_x_and_leak_untouched(self):
+        x = np.array([-1.0, 2.0])
+        leak = np.ones(5)
+        with pytest.raises(ValueError):
+            relu(x, leak)
+        np.testing.assert_array_equal(x, [-1.0, 2.0])
+        np.testing.assert_array_equal(leak, np.ones(5))
+
+
+def test_public_api_is_exactly_the_documented_names():
+    assert sorted(anyrelu.__all__) == sorted(
+        ["__version__", "leaky_relu", "leaky_relu_dash", "relu", "relu6", "relu6_dash", "relu_dash"]
+    )
+    assert re.fullmatch(r"\d+\.\d+\.\d+", anyrelu.__version__)

@@ -1,0 +1,140 @@
+"""Every fast path gives the same bits as the reference body (_reference.py).
+
+Data: the special values, random normal data, and random bit patterns (every exponent,
+subnormals, NaN payloads), at several alignments and strides. Each leak class a fast path
+claims is covered: 0, inside (0, 1), 1, above 1, negative.
+"""
+
+from __future__ import annotations
+
+import array_api_compat.numpy as npx
+import numpy as np
+import pytest
+from helpers import special_values
+
+from anyrelu import _fast, _reference, relu, relu_dash
+
+LEAKS = [0, 0.1, 0.5, 1, 2.5, -0.3]
+CAPS = [None, 6]
+
+
+def _random_data(dtype: str, n: int = 4099) -> np.ndarray:
+    rng = np.random.default_rng(1234)
+    np_dtype = np.dtype(dtype)
+    normal = (rng.standard_normal(n) * 8).astype(np_dtype)
+    if np_dtype.kind != "f":
+        return rng.integers(-100 if np_dtype.kind == "i" else 0, 100, n).astype(np_dtype)
+    raw = rng.integers(0, 256, n * np_dtype.itemsize, dtype=np.uint8).view(f"u{np_dtype.itemsize}")
+    # Signalling NaNs are made quiet: NumPy rightly reports an invalid operation for any
+    # product with one, the reference's leak*x included (see docs/conventions.md).
+    quiet_bit = raw.dtype.type(1 << (np.finfo(np_dtype).nmant - 1))
+    bits = np.where(np.isnan(raw.view(np_dtype)), raw | quiet_bit, raw).view(np_dtype)
+    return np.concatenate([special_values(dtype), normal, bits])
+
+
+def _bits(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a).view(f"u{a.dtype.itemsize}")
+
+
+def _reference_numpy(function, x, leak, max_value):
+    with np.errstate(over="ignore"):
+        return function(x, leak, max_value, npx)
+
+
+def _same_bits(actual: np.ndarray, expected: np.ndarray) -> None:
+    assert actual.dtype == expected.dtype.newbyteorder("=")
+    assert actual.shape == expected.shape
+    np.testing.assert_array_equal(_bits(actual), _bits(expected.astype(actual.dtype)))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int8", "int32", "int64", "uint8"])
+@pytest.mark.parametrize("leak", LEAKS)
+@pytest.mark.parametrize("max_value", CAPS)
+class TestNumpyFastPaths:
+    def _cases(self, dtype, leak):
+        if dtype.startswith("u") and leak < 0:
+            pytest.skip("uint8 has no negative leak")
+        if not dtype.startswith("float") and leak != int(leak):
+            pytest.skip("integer x takes integer leaks only")
+        data = _random_data(dtype)
+        yield data
+        for offset in range(1, 8):  # every alignment of the SIMD body, head and tail
+            yield data[offset : offset + 257]
+        yield data[::3]
+        yield data[::-1]
+        yield data[: 36 * 16].reshape(36, 16).T
+
+    def test_numpy_relu_is_the_reference(self, dtype, leak, max_value):
+        for x in self._cases(dtype, leak):
+            _same_bits(relu(x, leak, max_value=max_value), _reference_numpy(_reference.relu, x, leak, max_value))
+
+    def test_numpy_relu_dash_is_the_reference(self, dtype, leak, max_value):
+        for x in self._cases(dtype, leak):
+            _same_bits(
+                relu_dash(x, leak, max_value=max_value),
+                _reference_numpy(_reference.relu_dash, x, leak, max_value),
+            )
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_numpy_zero_slope_fast_path_is_taken_here(dtype):
+    """The maximum-based zero-slope path is only a fast path if the probe finds an order."""
+    order = _fast._zero_first_order(np.dtype(dtype))
+    assert order is not _fast._NO_ORDER, "np.maximum gives -0.0 at -0.0 in both orders on this CPU"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("leak", LEAKS)
+@pytest.mark.parametrize("max_value", CAPS)
+def test_torch_native_kernels_are_the_reference(dtype, leak, max_value):
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    import array_api_compat.torch as tx
+
+    data = torch.from_numpy(_random_data(dtype))
+    for x in (data, data[1:258], data[::3], data[: 36 * 16].reshape(36, 16).T):
+        with torch.no_grad():
+            actual = relu(x, leak, max_value=max_value)
+        expected = _reference.relu(x, leak, max_value, tx)
+        _same_bits(actual.numpy(), expected.numpy())
+
+
+@pytest.mark.parametrize("leak", [0, 0.1, 2.5, -0.3])
+@pytest.mark.parametrize("max_value", CAPS)
+def test_dask_blocks_give_numpy_bits_and_one_task_per_chunk(leak, max_value):
+    da = pytest.importorskip("dask.array", reason="dask is not installed")
+    import dask
+
+    data = _random_data("float32", 4000)
+    x = da.from_array(data, chunks=1000)
+    for function in (relu, relu_dash):
+        y = function(x, leak, max_value=max_value)
+        added = len(dask.optimize(y)[0].__dask_graph__()) - len(x.__dask_graph__())
+        assert added == x.npartitions, "one task per chunk, no rechunk and no gather"
+        _same_bits(y.compute(), function(data, leak, max_value=max_value))
+
+
+class TestGpu:
+    """CuPy's ElementwiseKernels against the reference (on a CUDA device only)."""
+
+    @pytest.fixture(autouse=True)
+    def cupy(self):
+        cupy = pytest.importorskip("cupy", reason="cupy is not installed")
+        try:
+            if cupy.cuda.runtime.getDeviceCount() == 0:
+                pytest.skip("no CUDA device")
+        except Exception as error:
+            pytest.skip(f"no CUDA device ({type(error).__name__})")
+        return cupy
+
+    @pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int32"])
+    @pytest.mark.parametrize("leak", LEAKS)
+    @pytest.mark.parametrize("max_value", CAPS)
+    def test_cupy_kernels_are_the_reference(self, cupy, dtype, leak, max_value):
+        import array_api_compat.cupy as cx
+
+        if dtype == "int32" and leak != int(leak):
+            pytest.skip("integer x takes integer leaks only")
+        data = cupy.asarray(_random_data(dtype))
+        for x in (data, data[1:258], data[::3]):
+            for function, body in ((relu, _reference.relu), (relu_dash, _reference.relu_dash)):
+                _same_bits(function(x, leak, max_value=max_value).get(), body(x, leak, max_value, cx).get())

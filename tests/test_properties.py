@@ -1,0 +1,62 @@
+"""Property tests over arrays that hypothesis draws (any shape, dtype and value)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import assert_same_bits, expected_relu, expected_relu_dash
+
+from anyrelu import relu, relu_dash
+
+hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is not installed")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.array_api import make_strategies_namespace  # noqa: E402
+
+NAMESPACES = ["array_api_strict", "array_api_compat.numpy"]
+leaks = st.one_of(st.just(0.0), st.floats(-4, 4, allow_nan=False, allow_subnormal=True))
+caps = st.one_of(st.none(), st.floats(0.5, 100))
+
+
+@pytest.fixture(params=NAMESPACES, scope="module")
+def xp(request):
+    import importlib
+
+    pytest.importorskip(request.param.split(".")[0], reason=f"{request.param} is not installed")
+    return importlib.import_module(request.param)
+
+
+def _as_numpy(x) -> np.ndarray:
+    return np.from_dlpack(x)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), leak=leaks, max_value=caps)
+def test_values_match_the_float64_oracle(xp, data, leak, max_value):
+    xps = make_strategies_namespace(xp)
+    x = data.draw(xps.arrays(dtype=xps.floating_dtypes(), shape=xps.array_shapes(min_dims=0, max_side=6)))
+    host = _as_numpy(x)
+    assert_same_bits(relu(x, leak, max_value=max_value), xp.asarray(expected_relu(host, leak, max_value)), xp)
+    assert_same_bits(relu_dash(x, leak, max_value=max_value), xp.asarray(expected_relu_dash(host, leak, max_value)), xp)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), leak=st.integers(-3, 3), max_value=st.one_of(st.none(), st.integers(1, 50)))
+def test_integer_arrays_keep_their_dtype_and_shape(xp, data, leak, max_value):
+    xps = make_strategies_namespace(xp)
+    x = data.draw(xps.arrays(dtype=xps.integer_dtypes(), shape=xps.array_shapes(min_dims=0, max_side=6)))
+    for function in (relu, relu_dash):
+        y = function(x, leak, max_value=max_value)
+        assert y.dtype == x.dtype
+        assert y.shape == x.shape
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=st.lists(st.floats(width=32), min_size=1, max_size=20), leak=leaks, max_value=caps)
+def test_torch_autograd_equals_relu_dash(values, leak, max_value):
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    import array_api_compat.torch as tx
+
+    x = torch.tensor(values, dtype=torch.float32, requires_grad=True)
+    (grad,) = torch.autograd.grad(relu(x, leak, max_value=max_value).sum(), x)
+    assert_same_bits(grad, relu_dash(x.detach(), leak, max_value=max_value), tx)
