@@ -266,7 +266,7 @@ def main(args: argparse.Namespace) -> int:
             skipped[name] = reason
         else:
             cases.extend(CASES[name](_sizes(args.sizes, args.quick), args.quick))
-    rounds, budget = (2, 0.002) if args.quick else (7, 0.05)
+    rounds, budget = (2, 0.002) if args.quick else (15, 0.02)
     results = []
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("benchmarking", total=len(cases))
@@ -287,12 +287,35 @@ def main(args: argparse.Namespace) -> int:
     console.print(table)
     for name, reason in skipped.items():
         console.print(escape(f"skipped {name}: {reason}"))
+    if args.markdown:
+        with open(args.markdown, "w") as out:
+            out.write(markdown(results, info))
+        console.print(f"wrote {args.markdown}")
     if args.json:
         with open(args.json, "w") as out:
             json.dump({"machine": info, "quick": args.quick, "results": [asdict(r) for r in results],
                        "skipped": skipped}, out, indent=2)  # fmt: skip
         console.print(f"wrote {args.json}")
     return 0
+
+
+def markdown(results: list[Result], info: dict[str, Any]) -> str:
+    """The results as a Markdown table, with the machine named (for docs/benchmarks.md)."""
+    lines = [
+        f"Machine: {info['cpu']}, {info['cores']} cores; Python {info['python']}, NumPy {info['numpy']}, "
+        f"anyrelu {info['anyrelu']}.",
+        "",
+        "| backend | case | compared with | anyrelu | native | ratio | must | goal | |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        sign = "<=" if r.kind in ("ratio", "memory") else ">="
+        times = ("", "") if r.kind == "memory" else (_seconds(r.ours_s), _seconds(r.native_s))
+        lines.append(
+            f"| {r.backend} | {r.name} | `{r.native_name}` | {times[0]} | {times[1]} | {r.value:.2f} | "
+            f"{sign} {r.must:g} | {r.goal:g} | {'met' if r.met else '**missed**'} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def _seconds(s: float) -> str:

@@ -17,6 +17,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--sizes", help="comma-separated array sizes for the large cases, e.g. 1e5,1e6")
     bench.add_argument("--quick", action="store_true", help="few rounds and small sizes: checks that it runs")
     bench.add_argument("--json", metavar="FILE", help="also write the results to FILE as JSON")
+    bench.add_argument("--markdown", metavar="FILE", help="also write the table to FILE as Markdown")
     plot = commands.add_parser("plot", help="draw relu, leaky relu and their derivatives")
     plot.add_argument("-o", "--output", required=True, metavar="FILE", help="a .png, .svg or .pdf file")
     plot.add_argument("--leak", type=float, default=0.1, help="the leaky relu's slope (default 0.1)")

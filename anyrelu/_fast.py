@@ -10,7 +10,7 @@ else falls back to the reference body.
   probes its argument order once per dtype.
 - torch: ``threshold`` / ``leaky_relu`` / ``clamp`` (float32/float64), and under autograd the fused
   backward kernels with NaN moved to the identity side (``_torch_autograd.py``); ``torch.relu``
-  returns -0.0 and its gradient at NaN is 0, so it is not used.
+  returns -0.0 at -0.0, and leaky_relu's gradient at NaN is the slope, not 1.
 - JAX: the reference body, jitted once per (function, leak, max_value) and cached, so an eager
   call costs one compiled dispatch; under ``jit``/``grad``/``vmap`` it inlines.
 - Dask: each chunk is handed to its own backend with ``map_blocks``: one task per chunk.
@@ -208,7 +208,10 @@ def _dask_kernel(name: str) -> Kernel:
 
         if _is_number(leak):
             return x.map_blocks(_dask_block, name, leak, max_value, dtype=x.dtype, meta=x._meta)
-        leak = da.broadcast_to(leak, x.shape, chunks=x.chunks)
+        # The leak's chunks must line up with x's before it can be broadcast blockwise.
+        offset = x.ndim - leak.ndim
+        aligned = tuple((1,) if n == 1 else x.chunks[offset + i] for i, n in enumerate(leak.shape))
+        leak = da.broadcast_to(leak.rechunk(aligned), x.shape, chunks=x.chunks)
         return da.map_blocks(_dask_prelu_block, name, x, leak, max_value, dtype=x.dtype, meta=x._meta)
 
     return kernel

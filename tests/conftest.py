@@ -156,7 +156,15 @@ class Arrays:
         return np.asarray(x) if self.backend.module != "array_api_strict" else np.from_dlpack(x)
 
 
-@pytest.fixture(params=list(Backend), ids=lambda b: b.value)
+# Patching functions for jit/Dask and array-api-strict's flags are process-wide: those backends
+# run on one thread under pytest-run-parallel.
+_THREAD_UNSAFE = (Backend.JAX_JIT, Backend.DASK, Backend.ARRAY_API_STRICTEST)
+
+
+@pytest.fixture(
+    params=[pytest.param(b, marks=[pytest.mark.thread_unsafe] if b in _THREAD_UNSAFE else []) for b in Backend],
+    ids=lambda b: b.value,
+)
 def backend(request: pytest.FixtureRequest) -> Iterator[Arrays]:
     b: Backend = request.param
     pytest.importorskip(b.module, reason=f"{b.module} is not installed")

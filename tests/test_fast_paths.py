@@ -138,3 +138,14 @@ class TestGpu:
         for x in (data, data[1:258], data[::3]):
             for function, body in ((relu, _reference.relu), (relu_dash, _reference.relu_dash)):
                 _same_bits(function(x, leak, max_value=max_value).get(), body(x, leak, max_value, cx).get())
+
+
+def test_dask_leak_array_with_other_chunks_is_aligned_to_x():
+    da = pytest.importorskip("dask.array", reason="dask is not installed")
+    values = _random_data("float32", 600)[:600].reshape(100, 6)
+    leaks = np.array([0.0, 0.1, 0.5, 1.0, 2.5, -0.3], dtype=np.float32)
+    x = da.from_array(values, chunks=(30, 4))
+    for leak_chunks in (1, 4, 6):
+        leak = da.from_array(leaks, chunks=leak_chunks)
+        for function in (relu, relu_dash):
+            _same_bits(function(x, leak).compute(), function(values, leaks))
