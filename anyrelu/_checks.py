@@ -29,7 +29,6 @@ class DtypeInfo:
     rounds_to_zero: float  # a float magnitude at or below this rounds to 0 in the dtype
 
 
-_NAMESPACES: dict[type, ModuleType] = {}  # array type -> namespace; only ever grows
 # (dtype type, dtype) -> DtypeInfo; only ever grows. The type comes first so that dtypes of
 # different libraries (array-api-strict's float32 and NumPy's) are never compared.
 _DTYPES: dict[tuple[type, Any], DtypeInfo] = {}
@@ -38,11 +37,8 @@ _REJECTED_NUMPY_TYPES = (np.ma.MaskedArray, np.matrix)
 
 
 def namespace(func: str, x: Array) -> ModuleType:
-    """The array namespace of x, cached by type, or a TypeError that says what to pass."""
-    try:
-        return _NAMESPACES[type(x)]
-    except KeyError:
-        pass
+    """The array namespace of x, or a TypeError that says what to pass.
+    (Not cached here: _fast.backend() caches it with the kernels, by array type.)"""
     if isinstance(x, _REJECTED_NUMPY_TYPES):
         raise TypeError(
             f"{func}() does not accept {type(x).__module__}.{type(x).__name__}: its "
@@ -56,9 +52,7 @@ def namespace(func: str, x: Array) -> ModuleType:
             f"array-api-strict), got {type(x).__name__} {_short_repr(x)}. "
             f"Convert it first, e.g. np.asarray(x, dtype=np.float64)."
         )
-    xp = array_api_compat.array_namespace(x)
-    _NAMESPACES[type(x)] = xp
-    return xp
+    return array_api_compat.array_namespace(x)
 
 
 def dtype_info(func: str, dtype: Any, xp: ModuleType, name: str = "x") -> DtypeInfo:

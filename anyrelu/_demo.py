@@ -53,7 +53,8 @@ def lines() -> list[str]:
                 cells = "  ".join(column[row].rjust(w) for column, w in zip(columns, widths, strict=True))
                 out.append("  " + x_value.rjust(x_width) + " | " + cells)
             agree = all(column == columns[0] for column in columns)
-            out.append(f"  {'all backends agree' if agree else 'BACKENDS DISAGREE'}")
+            if len(columns) > 1:
+                out.append(f"  {'all backends agree' if agree else 'BACKENDS DISAGREE'}")
             out.append("")
     out.append("Available: " + ", ".join(library.name for library in found))
     for name, reason in missing.items():

@@ -212,18 +212,15 @@ def _dask_kernel(name: str) -> Kernel:
         offset = x.ndim - leak.ndim
         aligned = tuple((1,) if n == 1 else x.chunks[offset + i] for i, n in enumerate(leak.shape))
         leak = da.broadcast_to(leak.rechunk(aligned), x.shape, chunks=x.chunks)
-        return da.map_blocks(_dask_prelu_block, name, x, leak, max_value, dtype=x.dtype, meta=x._meta)
+        return da.map_blocks(_dask_block, x, name, leak, max_value, dtype=x.dtype, meta=x._meta)
 
     return kernel
 
 
 def _dask_block(block: Array, name: str, leak: Any, max_value: Any) -> Array:
+    """One chunk, by its own backend (a chunk of an array leak arrives as ``leak``)."""
     found = backend(name, block)
     return getattr(found, name)(block, leak, max_value, found.xp)
-
-
-def _dask_prelu_block(name: str, block: Array, leak: Array, max_value: Any) -> Array:
-    return _dask_block(block, name, leak, max_value)
 
 
 # ---------------------------------------------------------------- CuPy

@@ -52,38 +52,35 @@ def _in_dtype(max_value: Any, dtype: np.dtype) -> Any:
     return None if max_value is None else float(np.asarray(max_value, dtype=dtype))
 
 
-def expected_relu(x: np.ndarray, leak: Any = 0.0, max_value: Any = None) -> np.ndarray:
-    """The contract's relu, element by element, in x's (NumPy) dtype."""
-    max_value = _in_dtype(max_value, x.dtype)
+def _by_side(x: np.ndarray, leak: Any, max_value: Any, value: Any) -> np.ndarray:
+    """value(side, x_i, slope_i, cap) for each element, the side decided by the contract's rule."""
+    cap = _in_dtype(max_value, x.dtype)
     leaks = np.broadcast_to(np.asarray(leak, dtype=np.float64), x.shape)
     out = np.empty(x.shape, dtype=x.dtype)
     for i in np.ndindex(x.shape):
         v = float(x[i])
         slope = float(np.asarray(leaks[i], dtype=x.dtype))
-        if max_value is not None and v >= max_value:
-            out[i] = max_value  # type: ignore[assignment]
-        elif v <= 0:
-            out[i] = 0.0 if slope == 0 else _product(slope, v, x.dtype)
-        else:
-            out[i] = x[i]
+        side = "flat" if cap is not None and v >= cap else "leak" if v <= 0 else "identity"
+        out[i] = value(side, x[i], slope, cap)
     return out
+
+
+def expected_relu(x: np.ndarray, leak: Any = 0.0, max_value: Any = None) -> np.ndarray:
+    """The contract's relu, element by element, in x's (NumPy) dtype."""
+
+    def value(side: str, xi: Any, slope: float, cap: Any) -> Any:
+        if side == "flat":
+            return cap
+        if side == "leak":
+            return 0.0 if slope == 0 else _product(slope, float(xi), x.dtype)
+        return xi
+
+    return _by_side(x, leak, max_value, value)
 
 
 def expected_relu_dash(x: np.ndarray, leak: Any = 0.0, max_value: Any = None) -> np.ndarray:
     """The contract's derivative, element by element, in x's (NumPy) dtype."""
-    max_value = _in_dtype(max_value, x.dtype)
-    leaks = np.broadcast_to(np.asarray(leak, dtype=np.float64), x.shape)
-    out = np.empty(x.shape, dtype=x.dtype)
-    for i in np.ndindex(x.shape):
-        v = float(x[i])
-        slope = float(np.asarray(leaks[i], dtype=x.dtype))
-        if max_value is not None and v >= max_value:
-            out[i] = 0
-        elif v <= 0:
-            out[i] = 0.0 if slope == 0 else slope
-        else:
-            out[i] = 1
-    return out
+    return _by_side(x, leak, max_value, lambda side, xi, slope, cap: {"flat": 0, "leak": slope, "identity": 1}[side])
 
 
 def _product(slope: float, v: float, dtype: np.dtype) -> Any:

@@ -18,7 +18,6 @@ CASES = [(leak, cap) for leak in (0.0, 0.1, 2.5, -0.3) for cap in (None, 6.0)]
 
 def _hammer(make, to_numpy) -> None:
     """Run all cases in 8 threads that start together, with the caches emptied first."""
-    _checks._NAMESPACES.clear()
     _checks._DTYPES.clear()
     _fast._BACKENDS.clear()
     _fast._ZERO_FIRST.clear()
