@@ -143,7 +143,7 @@ def max_value(func: str, value: Any, info: DtypeInfo, dtype: Any) -> float | int
 def _number_for_dtype(func: str, name: str, value: Any, info: DtypeInfo, dtype: Any) -> float | int:
     """value as a Python float (an int on integer x) that x's dtype holds."""
     number: float | int = int(value) if isinstance(value, numbers.Integral) else float(value)
-    if not math.isfinite(number):
+    if isinstance(number, float) and not math.isfinite(number):  # ints are finite (and may not fit a float)
         raise ValueError(f"{func}() needs a finite {name}, got {name}={number!r}.")
     if not info.is_float:
         if number != int(number):

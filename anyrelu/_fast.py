@@ -244,6 +244,8 @@ def _cupy_cap(max_value: Any) -> Any:
 
 @functools.cache
 def _cupy_kernels() -> tuple[Any, Any]:
+    """One pass each; constants go through float ((T)0.0f), which CuPy's float16 accepts.
+    Compiled without fast-math, so NaN, -0.0 and subnormals follow IEEE."""
     import cupy
 
     relu = cupy.ElementwiseKernel(
@@ -251,7 +253,7 @@ def _cupy_kernels() -> tuple[Any, Any]:
         "T y",
         """
         if (capped && x >= cap) { y = cap; }
-        else if (x <= (T)0) { y = zero_slope ? (T)0 : (T)(leak * x); }
+        else if (x <= (T)0.0f) { y = zero_slope ? (T)0.0f : (T)(leak * x); }
         else { y = x; }
         """,
         "anyrelu_relu",
@@ -259,7 +261,7 @@ def _cupy_kernels() -> tuple[Any, Any]:
     relu_dash = cupy.ElementwiseKernel(
         "T x, T leak, T cap, bool capped",
         "T y",
-        "y = (capped && x >= cap) ? (T)0 : ((x <= (T)0) ? leak : (T)1);",
+        "y = (capped && x >= cap) ? (T)0.0f : ((x <= (T)0.0f) ? leak : (T)1.0f);",
         "anyrelu_relu_dash",
     )
     return relu, relu_dash

@@ -238,6 +238,15 @@ class TestInputUntouched:
                 relu_dash(x, leak, max_value=max_value)
         assert_same_bits(x, backend.asarray(values), xp)
 
+    @pytest.mark.parametrize("leak", [0, 0.5, 1, 3])
+    def test_result_never_aliases_the_input(self, leak):
+        x = np.array([-2.0, -0.0, 0.0, 3.0])
+        for function in (relu, relu_dash):
+            y = function(x, leak)
+            assert not np.shares_memory(x, y)
+            y[...] = 99
+        np.testing.assert_array_equal(x, [-2.0, -0.0, 0.0, 3.0])
+
 
 class TestNumpyLayouts:
     """NumPy arrays that are not plain C-contiguous native arrays."""

@@ -98,6 +98,9 @@ class TestBadLeak:
 
     def test_leak_that_overflows_or_does_not_fit_is_a_value_error(self):
         _raises(ValueError, relu, np.zeros(2, dtype=np.float16), 1e6, match=r"does not fit")
+        _raises(ValueError, relu, np.zeros(2), 10**400, match=r"does not fit")
+        _raises(ValueError, relu_dash, np.zeros(2), -(10**400), match=r"does not fit")
+        _raises(ValueError, relu, np.zeros(2), max_value=10**400, match=r"does not fit")
         _raises(ValueError, relu, np.zeros(2, dtype=np.uint8), -1, match=r"does not fit")
 
 
