@@ -135,8 +135,8 @@ def max_value(func: str, value: Any, info: DtypeInfo, dtype: Any) -> float | int
         raise TypeError(
             f"{func}() needs max_value to be a real number or None, got {type(value).__name__} {_short_repr(value)}."
         )
-    if not value > 0:  # NaN included
-        raise ValueError(f"{func}() needs max_value to be a finite number > 0, got {value!r}.")
+    if not value > info.rounds_to_zero:  # NaN included; a cap that x's dtype rounds to 0 too
+        raise ValueError(f"{func}() needs max_value to be a finite number > 0 in x's dtype {dtype}, got {value!r}.")
     return _number_for_dtype(func, "max_value", value, info, dtype)
 
 

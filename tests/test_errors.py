@@ -115,6 +115,9 @@ class TestBadMaxValue:
     def test_max_value_of_the_wrong_type_is_a_type_error(self, function, max_value):
         _raises(TypeError, function, np.zeros(3), max_value=max_value, match=r"max_value to be a real number")
 
+    def test_a_cap_that_rounds_to_zero_in_x_dtype_is_a_value_error(self):
+        _raises(ValueError, relu, np.zeros(2, dtype=np.float16), max_value=1e-8, match=r"finite number > 0")
+
     def test_integer_x_with_a_fractional_cap_says_convert_to_float(self):
         _raises(TypeError, relu, np.zeros(2, dtype=np.int8), max_value=6.5, match=r"non-integer max_value")
         _raises(ValueError, relu, np.zeros(2, dtype=np.int8), max_value=1000, match=r"does not fit")
