@@ -1,9 +1,10 @@
 """torch's native ReLU kernels as one autograd Function that keeps anyrelu's contract.
 
-torch's own backward kernels give ``grad * leak`` for ``not x > 0`` and ``grad`` otherwise; the
-contract puts NaN on the identity side (derivative 1), so the backward hands them x with NaN
-replaced by a point of the identity side. Every other x gets the reference's derivative bits;
-tests/test_autodiff.py and tests/test_fast_paths.py check both directions.
+torch's fused backward kernels: ``threshold_backward`` tests ``x <= 0``, exactly the contract's
+leak side, NaN included. ``leaky_relu_backward`` tests ``x > 0`` and ``hardtanh_backward``'s
+vectorized loop also sends NaN to 0, both putting NaN on the leak side; the contract puts it on
+the identity side (derivative 1), so those get x with NaN replaced by a point of that side.
+tests/test_autodiff.py checks the results against relu_dash, bit for bit.
 """
 
 from __future__ import annotations
@@ -34,9 +35,12 @@ class NativeRelu(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
         (x,) = ctx.saved_tensors
-        if ctx.max_value is None:
-            x = torch.nan_to_num(x, nan=1.0, posinf=float("inf"), neginf=float("-inf"))
-            return torch.ops.aten.leaky_relu_backward(grad, x, ctx.leak, False), None, None
-        inside = min(1.0, ctx.max_value / 2)  # a point strictly between 0 and the cap
+        if ctx.max_value is None and ctx.leak == 0:  # x <= 0 ? 0 : grad -- NaN compares false
+            return torch.ops.aten.threshold_backward(grad, x, 0.0), None, None
+        # The others put NaN on the leak side (and hardtanh_backward's vectorized loop too):
+        # move NaN to a point of the identity side, strictly between 0 and the cap, first.
+        inside = 1.0 if ctx.max_value is None else min(1.0, ctx.max_value / 2)
         x = torch.nan_to_num(x, nan=inside, posinf=float("inf"), neginf=float("-inf"))
-        return torch.ops.aten.hardtanh_backward(grad, x, 0.0, ctx.max_value), None, None
+        if ctx.max_value is not None:
+            return torch.ops.aten.hardtanh_backward(grad, x, 0.0, ctx.max_value), None, None
+        return torch.ops.aten.leaky_relu_backward(grad, x, ctx.leak, False), None, None

@@ -88,6 +88,24 @@ class TestTorch:
         with torch.no_grad():  # the native path gives the values autograd's path gives
             assert_same_bits(relu(x, leak, max_value=max_value), y.detach(), xp)
 
+    @pytest.mark.parametrize("dtype", ["float32", "float64"])
+    @pytest.mark.parametrize("leak", LEAKS)
+    @pytest.mark.parametrize("max_value", CAPS)
+    def test_autograd_at_every_position_of_vector_loops(self, dtype, leak, max_value):
+        """torch's vectorized body and scalar tail may treat NaN and ±0 differently: put each
+        kink at every position of arrays of many lengths."""
+        import array_api_compat.torch as xp
+        import torch
+
+        kinks = [np.nan, 0.0, -0.0, 6.0, -np.inf, np.inf]
+        for n in (1, 7, 8, 9, 17, 33, 65):
+            for position in range(n):
+                values = np.linspace(-3, 9, n)
+                values[position] = kinks[position % len(kinks)]
+                x = torch.tensor(values, dtype=getattr(torch, dtype), requires_grad=True)
+                (grad,) = torch.autograd.grad(relu(x, leak, max_value=max_value).sum(), x)
+                assert_same_bits(grad, relu_dash(x.detach(), leak, max_value=max_value), xp)
+
     def test_parameter_leak_trains(self):
         import array_api_compat.torch as xp
         import torch
