@@ -80,7 +80,13 @@ def expected_relu(x: np.ndarray, leak: Any = 0.0, max_value: Any = None) -> np.n
 
 def expected_relu_dash(x: np.ndarray, leak: Any = 0.0, max_value: Any = None) -> np.ndarray:
     """The contract's derivative, element by element, in x's (NumPy) dtype."""
-    return _by_side(x, leak, max_value, lambda side, xi, slope, cap: {"flat": 0, "leak": slope, "identity": 1}[side])
+
+    def value(side: str, xi: Any, slope: float, cap: Any) -> Any:
+        if side == "leak":
+            return 0.0 if slope == 0 else slope  # the zero slope is +0.0, also for leak=-0.0
+        return 0 if side == "flat" else 1
+
+    return _by_side(x, leak, max_value, value)
 
 
 def _product(slope: float, v: float, dtype: np.dtype) -> Any:

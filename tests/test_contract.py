@@ -109,6 +109,11 @@ class TestKinks:
         assert_same_bits(relu_dash(x, 0.25), backend.asarray([0.25, 0.25, 0.25]), xp)
         assert_same_bits(relu_dash(x), backend.asarray([0.0, 0.0, 0.0]), xp)
 
+    def test_minus_zero_leak_is_the_zero_slope(self, backend, xp):
+        x = backend.asarray([-np.inf, -1.0, -0.0, 2.0])
+        assert_same_bits(relu(x, -0.0), backend.asarray([0.0, 0.0, 0.0, 2.0]), xp)
+        assert_same_bits(relu_dash(x, -0.0), backend.asarray([0.0, 0.0, 0.0, 1.0]), xp)
+
     def test_derivative_is_zero_at_and_above_the_cap(self, backend, xp):
         x = backend.asarray([6.0, 7.0, np.inf])
         assert_same_bits(relu_dash(x, max_value=6), backend.asarray([0.0, 0.0, 0.0]), xp)

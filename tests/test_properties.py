@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 from helpers import assert_same_bits, expected_relu, expected_relu_dash
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.array_api import make_strategies_namespace
 
 from anyrelu import relu, relu_dash
-
-hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is not installed")
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from hypothesis.extra.array_api import make_strategies_namespace  # noqa: E402
 
 NAMESPACES = ["array_api_strict", "array_api_compat.numpy"]
 leaks = st.one_of(st.just(0.0), st.floats(-4, 4, allow_nan=False, allow_subnormal=True))
@@ -20,14 +20,8 @@ caps = st.one_of(st.none(), st.floats(0.5, 100))
 
 @pytest.fixture(params=NAMESPACES, scope="module")
 def xp(request):
-    import importlib
-
     pytest.importorskip(request.param.split(".")[0], reason=f"{request.param} is not installed")
     return importlib.import_module(request.param)
-
-
-def _as_numpy(x) -> np.ndarray:
-    return np.from_dlpack(x)
 
 
 @settings(max_examples=60, deadline=None)
@@ -35,7 +29,7 @@ def _as_numpy(x) -> np.ndarray:
 def test_values_match_the_float64_oracle(xp, data, leak, max_value):
     xps = make_strategies_namespace(xp)
     x = data.draw(xps.arrays(dtype=xps.floating_dtypes(), shape=xps.array_shapes(min_dims=0, max_side=6)))
-    host = _as_numpy(x)
+    host = np.from_dlpack(x)
     assert_same_bits(relu(x, leak, max_value=max_value), xp.asarray(expected_relu(host, leak, max_value)), xp)
     assert_same_bits(relu_dash(x, leak, max_value=max_value), xp.asarray(expected_relu_dash(host, leak, max_value)), xp)
 
