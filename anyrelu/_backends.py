@@ -16,7 +16,6 @@ class Library:
     name: str
     extra: str  # the pip extra that installs it
     to_array: Callable[[Any], Any]  # NumPy data -> this library's array
-    to_numpy: Callable[[Any], Any]
 
 
 def _jax_array(values: Any) -> Any:
@@ -49,7 +48,8 @@ def _strict_array(values: Any) -> Any:
     return array_api_strict.asarray(values)
 
 
-def _numpy_of(x: Any) -> Any:
+def to_numpy(x: Any) -> Any:
+    """A NumPy copy of an array of any of the libraries."""
     import numpy as np
 
     if hasattr(x, "compute"):
@@ -62,12 +62,12 @@ def _numpy_of(x: Any) -> Any:
 
 
 LIBRARIES = [
-    Library("numpy", "", lambda v: v, _numpy_of),
-    Library("array_api_strict", "test", _strict_array, _numpy_of),
-    Library("jax", "jax", _jax_array, _numpy_of),
-    Library("torch", "torch", _torch_array, _numpy_of),
-    Library("dask", "dask", _dask_array, _numpy_of),
-    Library("cupy", "cupy", _cupy_array, _numpy_of),
+    Library("numpy", "", lambda v: v),
+    Library("array_api_strict", "test", _strict_array),
+    Library("jax", "jax", _jax_array),
+    Library("torch", "torch", _torch_array),
+    Library("dask", "dask", _dask_array),
+    Library("cupy", "cupy", _cupy_array),
 ]
 
 

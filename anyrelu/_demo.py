@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__, relu, relu_dash
-from ._backends import Library, available
+from ._backends import Library, available, to_numpy
 
 EXAMPLES = [
     ("the lesson's first example", [[0.11], [-2.2], [0], [50.2], [33.5], [-0.6]], 0.0),
@@ -40,7 +40,7 @@ def lines() -> list[str]:
             out.append(f"{call}  -- {title}")
             names = [library.name + (" (jit)" if library.name == "jax" else "") for library in found]
             columns = [
-                [_number(v) for v in library.to_numpy(_call(library, function, library.to_array(x), leak)).ravel()]
+                [_number(v) for v in to_numpy(_call(library, function, library.to_array(x), leak)).ravel()]
                 for library in found
             ]
             widths = [max(len(name), *(len(v) for v in column)) for name, column in zip(names, columns, strict=True)]
