@@ -87,7 +87,9 @@ def dtype_info(func: str, dtype: Any, xp: ModuleType, name: str = "x") -> DtypeI
 def leak(func: str, leak: Any, x: Array, xp: ModuleType, info: DtypeInfo) -> float | int | Array:
     """A validated leak: a Python number (see scalar_leak) or an array (see array_leak)."""
     if type(leak) is float and info.is_float and info.lowest <= leak <= info.highest:
-        return leak if abs(leak) > info.rounds_to_zero else 0  # the common case, kept short
+        return leak if abs(leak) > info.rounds_to_zero else 0  # the common cases, kept short
+    if type(leak) is int and info.lowest <= leak <= info.highest:
+        return leak  # what scalar_leak returns for an int that x's dtype holds
     if type(leak) is float or type(leak) is int or _is_real_number(leak):
         return scalar_leak(func, leak, info, x.dtype)
     if array_api_compat.is_array_api_obj(leak) and not isinstance(leak, np.bool_):

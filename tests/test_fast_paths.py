@@ -63,6 +63,9 @@ class TestNumpyFastPaths:
         yield data[::3]
         yield data[::-1]
         yield data[: 36 * 16].reshape(36, 16).T
+        blocks = np.resize(data, 2 * _fast._BLOCK + 257)  # the blocked form: whole rows, then a short one
+        yield blocks
+        yield blocks[1:].reshape(3, -1)
 
     def test_numpy_relu_is_the_reference(self, dtype, leak, max_value):
         for x in self._cases(dtype, leak):
