@@ -38,9 +38,16 @@ class NativeRelu(torch.autograd.Function):
         if ctx.max_value is None and ctx.leak == 0:  # x <= 0 ? 0 : grad -- NaN compares false
             return torch.ops.aten.threshold_backward(grad, x, 0.0), None, None
         # The others put NaN on the leak side (and hardtanh_backward's vectorized loop too):
-        # move NaN to a point of the identity side, strictly between 0 and the cap, first.
-        inside = 1.0 if ctx.max_value is None else min(1.0, ctx.max_value / 2)
-        x = torch.nan_to_num(x, nan=inside, posinf=float("inf"), neginf=float("-inf"))
+        # where x may hold NaN, move NaN to a point of the identity side, strictly between 0 and
+        # the cap, first. On the CPU one read finds out: a sum is NaN if any entry is.
+        copied = x.device.type != "cpu" or bool(torch.isnan(x.sum()))
+        if copied:
+            inside = 1.0 if ctx.max_value is None else min(1.0, ctx.max_value / 2)
+            x = torch.nan_to_num(x, nan=inside, posinf=float("inf"), neginf=float("-inf"))
         if ctx.max_value is not None:
-            return torch.ops.aten.hardtanh_backward(grad, x, 0.0, ctx.max_value), None, None
-        return torch.ops.aten.leaky_relu_backward(grad, x, ctx.leak, False), None, None
+            kernel, args = torch.ops.aten.hardtanh_backward, (grad, x, 0.0, ctx.max_value)
+        else:
+            kernel, args = torch.ops.aten.leaky_relu_backward, (grad, x, ctx.leak, False)
+        if copied and not torch.is_grad_enabled():  # into the copy; out= is not differentiable
+            return kernel.grad_input(*args, grad_input=x), None, None
+        return kernel(*args), None, None

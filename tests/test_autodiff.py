@@ -106,6 +106,18 @@ class TestTorch:
                 (grad,) = torch.autograd.grad(relu(x, leak, max_value=max_value).sum(), x)
                 assert_same_bits(grad, relu_dash(x.detach(), leak, max_value=max_value), xp)
 
+    @pytest.mark.parametrize(("leak", "max_value"), [(0.0, None), (0.1, None), (2.5, None), (0.0, 6.0)])
+    def test_second_derivative_is_zero(self, leak, max_value):
+        import array_api_compat.torch as xp
+        import torch
+
+        x = torch.tensor([-2.0, -0.0, 0.0, 3.0, 6.0, 7.0, np.nan])
+        hessian = torch.autograd.functional.hessian(lambda v: relu(v, leak, max_value=max_value).sum(), x)
+        assert_same_bits(hessian, torch.zeros(7, 7), xp)
+        (grad,) = torch.autograd.grad(relu(x.requires_grad_(), leak, max_value=max_value).sum(), x, create_graph=True)
+        assert grad.requires_grad
+        assert_same_bits(grad.detach(), relu_dash(x.detach(), leak, max_value=max_value), xp)
+
     def test_parameter_leak_trains(self):
         import array_api_compat.torch as xp
         import torch
