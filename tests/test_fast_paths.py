@@ -49,13 +49,14 @@ def _same_bits(actual: np.ndarray, expected: np.ndarray) -> None:
 
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int8", "int32", "int64", "uint8"])
 @pytest.mark.parametrize("leak", LEAKS)
-@pytest.mark.parametrize("max_value", CAPS)
+@pytest.mark.parametrize("max_value", [*CAPS, 0.3])  # 0.3: a cap each float dtype rounds
 class TestNumpyFastPaths:
-    def _cases(self, dtype, leak):
+    def _cases(self, dtype, leak, max_value):
         if dtype.startswith("u") and leak < 0:
             pytest.skip("uint8 has no negative leak")
-        if not dtype.startswith("float") and leak != int(leak):
-            pytest.skip("integer x takes integer leaks only")
+        fractional = leak != int(leak) or (max_value is not None and max_value != int(max_value))
+        if not dtype.startswith("float") and fractional:
+            pytest.skip("integer x takes integer leaks and caps only")
         data = _random_data(dtype)
         yield data
         for offset in range(1, 8):  # every alignment of the SIMD body, head and tail
@@ -68,11 +69,11 @@ class TestNumpyFastPaths:
         yield blocks[1:].reshape(3, -1)
 
     def test_numpy_relu_is_the_reference(self, dtype, leak, max_value):
-        for x in self._cases(dtype, leak):
+        for x in self._cases(dtype, leak, max_value):
             _same_bits(relu(x, leak, max_value=max_value), _reference_numpy(_reference.relu, x, leak, max_value))
 
     def test_numpy_relu_dash_is_the_reference(self, dtype, leak, max_value):
-        for x in self._cases(dtype, leak):
+        for x in self._cases(dtype, leak, max_value):
             _same_bits(
                 relu_dash(x, leak, max_value=max_value),
                 _reference_numpy(_reference.relu_dash, x, leak, max_value),
