@@ -3,7 +3,8 @@
 torch's fused backward kernels: ``threshold_backward`` tests ``x <= 0``, exactly the contract's
 leak side, NaN included. ``leaky_relu_backward`` tests ``x > 0`` and ``hardtanh_backward``'s
 vectorized loop also sends NaN to 0, both putting NaN on the leak side; the contract puts it on
-the identity side (derivative 1), so those get x with NaN replaced by a point of that side.
+the identity side (derivative 1), so those get x with NaN replaced by a point of that side
+wherever x may hold NaN (on the CPU, a sum of x says whether it does).
 tests/test_autodiff.py checks the results against relu_dash, bit for bit.
 """
 
