@@ -22,10 +22,9 @@ class NativeRelu(torch.autograd.Function):
 
     @staticmethod
     def forward(x: torch.Tensor, leak: float, max_value: float | None) -> torch.Tensor:
-        if max_value is not None:  # leak == 0 here; clamp gives -0.0 at -0.0, + 0.0 makes it +0.0
-            return torch.clamp(x, 0.0, max_value).add_(0.0)
-        if leak == 0:
-            return torch.threshold(x, 0.0, 0.0)  # x <= 0 -> +0.0; NaN is not <= 0 and stays
+        if leak == 0:  # x <= 0 -> +0.0, NaN is not <= 0 and stays (clamp and relu give -0.0 at -0.0)
+            y = torch.threshold(x, 0.0, 0.0)
+            return y if max_value is None else y.clamp_max_(max_value)  # NaN stays
         return torch._C._nn.leaky_relu(x, leak)
 
     @staticmethod
