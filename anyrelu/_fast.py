@@ -9,7 +9,7 @@ else falls back to the reference body.
   the output, and relu_dash built from the mask's bits. ``maximum`` has no fixed answer at the tie
   ``maximum(-0.0, +0.0)``: SIMD and scalar loops differ by dtype and CPU, so the zero-slope form
   probes its argument order once per dtype.
-- torch: ``threshold`` / ``leaky_relu`` / ``clamp`` (float32/float64), and under autograd the fused
+- torch: ``threshold`` (+ ``clamp_max_``) / ``leaky_relu`` (float32/float64), and under autograd the fused
   backward kernels with NaN moved to the identity side (``_torch_autograd.py``); ``torch.relu``
   returns -0.0 at -0.0, and leaky_relu's gradient at NaN is the slope, not 1.
 - JAX: the reference body, jitted once per (function, leak, max_value) and cached, so an eager
@@ -95,7 +95,8 @@ def _numpy_relu(x: Array, leak: Any, max_value: Any, xp: ModuleType) -> Array:
         if order is _NO_ORDER:
             return _reference.relu(x, leak, max_value, xp)
         if x.size < _BLOCK:  # _against's first branch, inline: the call is 5% of a small relu
-            y = np.maximum(0, x) if order else np.maximum(x, 0)
+            zero = _zero(x.dtype)
+            y = np.maximum(zero, x) if order else np.maximum(x, zero)
         else:
             y = _against(np.maximum, x, 0, order is True)
     elif leak <= 1:  # leak*x lies between x and 0: the larger of the two is the answer
@@ -133,6 +134,14 @@ def _against(ufunc: np.ufunc, x: Array, value: float | int, value_first: bool = 
 
 
 @functools.lru_cache(maxsize=64)
+def _zero(dtype: np.dtype) -> np.ndarray:
+    """0 as a read-only 0-d array of dtype: ufuncs take it 0.4 us faster than the number 0."""
+    zero = np.zeros((), dtype=dtype)
+    zero.flags.writeable = False
+    return zero
+
+
+@functools.lru_cache(maxsize=64)
 def _block(dtype: np.dtype, value: float | int) -> np.ndarray:
     block = np.full(_BLOCK, value, dtype=dtype)
     block.flags.writeable = False
@@ -143,7 +152,7 @@ def _numpy_relu_dash(x: Array, leak: Any, max_value: Any, xp: ModuleType) -> Arr
     if x.ndim == 0 or not _is_number(leak):
         return _reference.relu_dash(x, leak, max_value, xp)
     dtype = x.dtype if x.dtype.isnative else x.dtype.newbyteorder("=")
-    leak_side = np.less_equal(x, 0)
+    leak_side = np.less_equal(x, _zero(x.dtype))
     if leak == 0 and max_value is None:
         return np.logical_not(leak_side, out=leak_side).astype(dtype)
     # Each output is one of two bit patterns, so build it in the integers of the same width:
@@ -177,14 +186,14 @@ def _zero_first_order(dtype: np.dtype) -> bool | str:
         return False
     base = np.full(96, -0.0, dtype=dtype)
     # contiguous (SIMD body, scalar head and tail at every alignment), strided and reversed;
-    # against a number and against zeros (the blocked form: a row, or rows of one block)
+    # against a number, a 0-d zero (small arrays) and zeros (the blocked form: a row, or rows of one block)
     probes = [base[start:stop] for start in range(16) for stop in range(start + 1, start + 40)]
     probes += [base[::2], base[::3], base[::-1], base, base.reshape(4, 24)]
     for order in (False, True):
         if not any(
             np.signbit(np.maximum(zero, p) if order else np.maximum(p, zero)).any()
             for p in probes
-            for zero in (0, np.zeros(p.shape[-1], dtype))
+            for zero in (0, _zero(dtype), np.zeros(p.shape[-1], dtype))
         ):
             return order
     return _NO_ORDER
