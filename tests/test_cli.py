@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -79,3 +80,22 @@ def test_plot_refuses_an_unknown_format(tmp_path):
     result = _run("plot", "-o", str(tmp_path / "figure.bmp"))
     assert result.returncode == 2
     assert ".png, .svg, .pdf" in result.stderr
+
+
+def test_bench_repeats_each_side_for_its_own_time_budget():
+    # A side 10x faster gets about 10x the calls per round, not the slower side's count.
+    from anyrelu._bench import Case, measure
+
+    calls = {"ours": 0, "native": 0}
+
+    def ours() -> None:
+        calls["ours"] += 1
+
+    def native() -> None:
+        calls["native"] += 1
+        time.sleep(0.002)
+
+    result = measure(Case("numpy", "fast vs slow", "sleep", ours, native, 1.0, 1.0), rounds=2, budget_s=0.01)
+    assert calls["native"] <= 2 + 2 * 5
+    assert calls["ours"] > 10 * calls["native"]
+    assert result.ours_s < result.native_s
