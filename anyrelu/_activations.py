@@ -24,7 +24,7 @@ from typing import Any
 
 from . import _checks
 from ._checks import Array
-from ._fast import backend
+from ._fast import _BACKENDS, backend
 
 __all__ = ["leaky_relu", "leaky_relu_dash", "relu", "relu6", "relu6_dash", "relu_dash"]
 
@@ -211,14 +211,17 @@ def relu6_dash(x: Array, /, *, xp: ModuleType | None = None) -> Array:
     return _apply("relu6_dash", x, 0.0, 6, xp)
 
 
+_DERIVATIVES = frozenset({"relu_dash", "leaky_relu_dash", "relu6_dash"})
+
+
 def _apply(func: str, x: Array, leak: Any, max_value: Any, xp: ModuleType | None) -> Array:
     """Validate the arguments of ``func`` (see _checks.py) and run x's kernel for it."""
-    found = backend(func, x)
+    found = _BACKENDS.get(type(x)) or backend(func, x)  # the lookup inline: this runs on every call
     if xp is None:
         xp = found.xp
-    info = _checks.dtype_info(func, x.dtype, xp)
+    info = found.dtypes.get(x.dtype) or found.dtype_info(func, x.dtype)
     leak = _checks.leak(func, leak, x, xp, info)
     if max_value is not None:
         max_value = _checks.max_value(func, max_value, info, x.dtype)
-    kernel = found.relu_dash if func.endswith("_dash") else found.relu
+    kernel = found.relu_dash if func in _DERIVATIVES else found.relu
     return kernel(x, leak, max_value, xp)

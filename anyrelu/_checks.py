@@ -29,10 +29,6 @@ class DtypeInfo:
     rounds_to_zero: float  # a float magnitude at or below this rounds to 0 in the dtype
 
 
-# (dtype type, dtype) -> DtypeInfo; only ever grows. The type comes first so that dtypes of
-# different libraries (array-api-strict's float32 and NumPy's) are never compared.
-_DTYPES: dict[tuple[type, Any], DtypeInfo] = {}
-
 _REJECTED_NUMPY_TYPES = (np.ma.MaskedArray, np.matrix)
 
 
@@ -56,12 +52,9 @@ def namespace(func: str, x: Array) -> ModuleType:
 
 
 def dtype_info(func: str, dtype: Any, xp: ModuleType, name: str = "x") -> DtypeInfo:
-    """Facts about a real floating or integer dtype, or a TypeError for any other dtype."""
-    key = (type(dtype), dtype)
-    try:
-        return _DTYPES[key]
-    except KeyError:
-        pass
+    """Facts about a real floating or integer dtype, or a TypeError for any other dtype.
+    (Not cached here: _fast.Backend caches it per library, so that dtypes of different libraries,
+    such as array-api-strict's float32 and NumPy's, are never compared.)"""
     try:
         is_float = xp.isdtype(dtype, "real floating")
         is_int = xp.isdtype(dtype, "integral")
@@ -80,7 +73,6 @@ def dtype_info(func: str, dtype: Any, xp: ModuleType, name: str = "x") -> DtypeI
             f"Convert {name} first, e.g. {name}.astype(float32); bool, complex, object and "
             f"string arrays have no ReLU."
         )
-    _DTYPES[key] = info
     return info
 
 
@@ -117,7 +109,7 @@ def array_leak(func: str, leak: Array, x: Array, xp: ModuleType, info: DtypeInfo
             f"{func}() needs an array leak from x's library ({xp.__name__}), got "
             f"{type(leak).__module__}.{type(leak).__name__}. Convert it with {xp.__name__}.asarray()."
         )
-    leak_info = dtype_info(func, leak.dtype, xp, name="leak")
+    leak_info = info if leak.dtype == x.dtype else dtype_info(func, leak.dtype, xp, name="leak")
     if leak_info.is_float and not info.is_float:
         raise TypeError(
             f"{func}() got integer x (dtype {x.dtype}) with a floating leak array (dtype "

@@ -5,13 +5,14 @@ suite proves it gives the same bits as ``_reference.py`` (tests/test_fast_paths.
 else falls back to the reference body.
 
 - NumPy: branch-free ``maximum``/``minimum`` forms, against a cached block of the number on large
-  contiguous arrays (NumPy's fast loops want contiguous operands), the product buffer reused as
-  the output, and relu_dash built from the mask's bits. ``maximum`` has no fixed answer at the tie
-  ``maximum(-0.0, +0.0)``: SIMD and scalar loops differ by dtype and CPU, so the zero-slope form
-  probes its argument order once per dtype.
-- torch: ``threshold`` (+ ``clamp_max_``) / ``leaky_relu`` (float32/float64), and under autograd the fused
-  backward kernels with NaN moved to the identity side (``_torch_autograd.py``); ``torch.relu``
-  returns -0.0 at -0.0, and leaky_relu's gradient at NaN is the slope, not 1.
+  contiguous arrays (NumPy's fast loops want contiguous operands) and a cached 0-d array of it
+  elsewhere (cheaper per call than a Python number), the product buffer reused as the output,
+  and relu_dash built from the mask's bits (``heaviside`` on tiny arrays). ``maximum`` has no
+  fixed answer at the tie ``maximum(-0.0, +0.0)``: SIMD and scalar loops differ by dtype and
+  CPU, so the zero-slope form probes its argument order once per dtype.
+- torch: ``threshold`` (+ ``clamp_max_``) / ``leaky_relu`` (float32/float64), and under autograd
+  the fused backward kernels with NaN moved to the identity side (``_torch_autograd.py``);
+  ``torch.relu`` returns -0.0 at -0.0, and leaky_relu's gradient at NaN is the slope, not 1.
 - JAX: the reference body, jitted once per (function, leak, max_value) and cached, so an eager
   call costs one compiled dispatch; under ``jit``/``grad``/``vmap`` it inlines.
 - Dask: each chunk is handed to its own backend with ``map_blocks``: one task per chunk.
@@ -30,7 +31,7 @@ import array_api_compat as compat
 import numpy as np
 
 from . import _reference
-from ._checks import Array, namespace
+from ._checks import Array, DtypeInfo, dtype_info, namespace
 
 Kernel = Callable[[Array, Any, Any, ModuleType], Array]
 
@@ -39,6 +40,14 @@ class Backend(NamedTuple):
     xp: ModuleType
     relu: Kernel
     relu_dash: Kernel
+    dtypes: dict[Any, DtypeInfo]  # this library's dtypes seen so far -> dtype_info(); only grows
+
+    def dtype_info(self, func: str, dtype: Any) -> DtypeInfo:
+        """_checks.dtype_info(dtype), computed once per dtype (a TypeError for any other dtype)."""
+        info = self.dtypes.get(dtype)
+        if info is None:
+            info = self.dtypes[dtype] = dtype_info(func, dtype, self.xp)
+        return info
 
 
 _BACKENDS: dict[type, Backend] = {}  # array type -> Backend; only ever grows
@@ -52,17 +61,17 @@ def backend(func: str, x: Array) -> Backend:
         pass
     xp = namespace(func, x)
     if compat.is_numpy_namespace(xp):
-        found = Backend(xp, _numpy_relu, _numpy_relu_dash)
+        found = Backend(xp, _numpy_relu, _numpy_relu_dash, {})
     elif compat.is_torch_namespace(xp):
-        found = Backend(xp, _torch_relu_kernel(), _reference.relu_dash)
+        found = Backend(xp, _torch_relu_kernel(), _reference.relu_dash, {})
     elif compat.is_jax_namespace(xp):
-        found = Backend(xp, _jax_kernel(_reference.relu), _jax_kernel(_reference.relu_dash))
+        found = Backend(xp, _jax_kernel(_reference.relu), _jax_kernel(_reference.relu_dash), {})
     elif compat.is_dask_namespace(xp):
-        found = Backend(xp, _dask_kernel("relu"), _dask_kernel("relu_dash"))
+        found = Backend(xp, _dask_kernel("relu"), _dask_kernel("relu_dash"), {})
     elif compat.is_cupy_namespace(xp):
-        found = Backend(xp, _cupy_relu, _cupy_relu_dash)
+        found = Backend(xp, _cupy_relu, _cupy_relu_dash, {})
     else:  # array-api-strict wraps NumPy, so NumPy's overflow warnings are silenced there too
-        found = Backend(xp, _quiet_reference_relu, _reference.relu_dash)
+        found = Backend(xp, _quiet_reference_relu, _reference.relu_dash, {})
     _BACKENDS[type(x)] = found
     return found
 
@@ -84,27 +93,24 @@ def _quiet_reference_relu(x: Array, leak: Any, max_value: Any, xp: ModuleType) -
 def _numpy_relu(x: Array, leak: Any, max_value: Any, xp: ModuleType) -> Array:
     # Python numbers go straight to the ufuncs: NumPy casts them to x's dtype first (NEP 50),
     # which is the reference's leak * x in x's dtype.
-    if x.ndim == 0 or not _is_number(leak) or leak < 0 or (leak > 1 and x.dtype.kind != "f"):
+    if x.ndim == 0 or type(leak) not in _NUMBERS or leak < 0 or (leak > 1 and x.dtype.kind != "f"):
         # 0-d (ufuncs return scalars), PReLU, negative leaks (maximum would tie at ±0.0 with
         # opposite signs), integer leaks > 1 (wrapping products break the minimum form).
         return _quiet_reference_relu(x, leak, max_value, xp)
     if leak == 0:
-        order = _ZERO_FIRST.get(x.dtype)
-        if order is None:
-            order = _ZERO_FIRST[x.dtype] = _zero_first_order(x.dtype)
-        if order is _NO_ORDER:
+        facts = _FACTS.get(x.dtype) or _numpy_facts(x.dtype)
+        if facts.zero_first is _NO_ORDER:
             return _reference.relu(x, leak, max_value, xp)
         if x.size < _BLOCK:  # _against's first branch, inline: the call is 5% of a small relu
-            zero = _zero(x.dtype)
-            y = np.maximum(zero, x) if order else np.maximum(x, zero)
+            y = np.maximum(facts.zero, x) if facts.zero_first else np.maximum(x, facts.zero)
         else:
-            y = _against(np.maximum, x, 0, order is True)
+            y = _against(np.maximum, x, 0, facts.zero_first is True)
     elif leak <= 1:  # leak*x lies between x and 0: the larger of the two is the answer
-        y = np.multiply(x, leak)
+        y = np.multiply(x, _constant(x.dtype, leak))
         np.maximum(x, y, out=y)  # x first: a NaN comes back with x's own payload
     else:  # leak > 1: the smaller of the two; leak*x may overflow to -inf or +inf (then unused)
         with np.errstate(over="ignore"):
-            y = np.multiply(x, leak)
+            y = np.multiply(x, _constant(x.dtype, leak))
         np.minimum(x, y, out=y)
     if max_value is not None:
         _against(np.minimum, y, max_value, out=y)
@@ -112,6 +118,7 @@ def _numpy_relu(x: Array, leak: Any, max_value: Any, xp: ModuleType) -> Array:
 
 
 _BLOCK = 16384  # elements in a row of the blocked form; 64 KiB of float32 stays in cache
+_TINY = 32  # up to this size, relu_dash takes two non-SIMD calls (faster up to about 64 elements)
 
 
 def _against(ufunc: np.ufunc, x: Array, value: float | int, value_first: bool = False, out: Array = None) -> Array:
@@ -120,7 +127,8 @@ def _against(ufunc: np.ufunc, x: Array, value: float | int, value_first: bool = 
     per element (1.5-2x at 10^6 elements). So a large C-contiguous x meets a cached contiguous
     block of the value instead: one call over x's rows of _BLOCK elements, one for the short rest."""
     if x.size < _BLOCK or not x.flags.c_contiguous or not x.dtype.isnative:
-        return ufunc(value, x, out=out) if value_first else ufunc(x, value, out=out)
+        constant = _constant(x.dtype, value)
+        return ufunc(constant, x, out=out) if value_first else ufunc(x, constant, out=out)
     if out is None:
         out = np.empty(x.shape, x.dtype)
     flat_x, flat_out, block = x.reshape(-1), out.reshape(-1), _block(x.dtype, value)
@@ -133,12 +141,14 @@ def _against(ufunc: np.ufunc, x: Array, value: float | int, value_first: bool = 
     return out
 
 
-@functools.lru_cache(maxsize=64)
-def _zero(dtype: np.dtype) -> np.ndarray:
-    """0 as a read-only 0-d array of dtype: ufuncs take it 0.4 us faster than the number 0."""
-    zero = np.zeros((), dtype=dtype)
-    zero.flags.writeable = False
-    return zero
+@functools.lru_cache(maxsize=256)
+def _constant(dtype: np.dtype, value: float | int) -> np.ndarray:
+    """value as a read-only 0-d array of dtype. A ufunc takes it 0.4 us faster than the Python
+    number, with the same result: NEP 50 casts a number to x's dtype first. (Never -0.0: a
+    validated leak that rounds to zero is 0, and caps are > 0.)"""
+    constant = np.asarray(value, dtype=dtype)
+    constant.flags.writeable = False
+    return constant
 
 
 @functools.lru_cache(maxsize=64)
@@ -149,10 +159,17 @@ def _block(dtype: np.dtype, value: float | int) -> np.ndarray:
 
 
 def _numpy_relu_dash(x: Array, leak: Any, max_value: Any, xp: ModuleType) -> Array:
-    if x.ndim == 0 or not _is_number(leak):
+    if x.ndim == 0 or type(leak) not in _NUMBERS:
         return _reference.relu_dash(x, leak, max_value, xp)
-    dtype = x.dtype if x.dtype.isnative else x.dtype.newbyteorder("=")
-    leak_side = np.less_equal(x, _zero(x.dtype))
+    facts = _FACTS.get(x.dtype) or _numpy_facts(x.dtype)
+    if leak == 0 and max_value is None and x.size <= _TINY and x.dtype.kind == "f":
+        # Two calls beat the three below where NumPy's per-call cost dominates: heaviside gives
+        # 0 for x < 0, its second argument (+0.0) at ±0.0, 1 for x > 0 and NaN at NaN; fmin
+        # turns NaN into 1.
+        y = np.heaviside(x, facts.zero)
+        return np.fmin(y, facts.one, out=y)
+    dtype = facts.native
+    leak_side = np.less_equal(x, facts.zero)
     if leak == 0 and max_value is None:
         return np.logical_not(leak_side, out=leak_side).astype(dtype)
     # Each output is one of two bit patterns, so build it in the integers of the same width:
@@ -175,8 +192,26 @@ def _dash_bits(dtype: np.dtype, leak: float | int) -> tuple[np.dtype, Any, Any]:
     return ints, ints.type(one_bits), ints.type(step)
 
 
+_NUMBERS = (float, int)  # the types of a validated number leak (_checks.leak)
 _NO_ORDER = "neither"
-_ZERO_FIRST: dict[np.dtype, bool | str] = {}  # dtype -> _zero_first_order(dtype); only grows
+
+
+class _Facts(NamedTuple):
+    """What the NumPy kernels need to know about one dtype, found on its first call."""
+
+    native: np.dtype  # the dtype in native byte order, which results have
+    zero: np.ndarray  # _constant(dtype, 0)
+    one: np.ndarray  # _constant(dtype, 1)
+    zero_first: bool | str  # _zero_first_order(dtype)
+
+
+_FACTS: dict[np.dtype, _Facts] = {}  # dtype -> _numpy_facts(dtype); only ever grows
+
+
+def _numpy_facts(dtype: np.dtype) -> _Facts:
+    order = _zero_first_order(dtype)
+    facts = _FACTS[dtype] = _Facts(dtype.newbyteorder("="), _constant(dtype, 0), _constant(dtype, 1), order)
+    return facts
 
 
 def _zero_first_order(dtype: np.dtype) -> bool | str:
@@ -193,7 +228,7 @@ def _zero_first_order(dtype: np.dtype) -> bool | str:
         if not any(
             np.signbit(np.maximum(zero, p) if order else np.maximum(p, zero)).any()
             for p in probes
-            for zero in (0, _zero(dtype), np.zeros(p.shape[-1], dtype))
+            for zero in (0, _constant(dtype, 0), np.zeros(p.shape[-1], dtype))
         ):
             return order
     return _NO_ORDER

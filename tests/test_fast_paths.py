@@ -63,6 +63,8 @@ class TestNumpyFastPaths:
             yield data[offset : offset + 257]
         yield data[::3]
         yield data[::-1]
+        for start in range(0, data.size, 97):  # tiny arrays: specials, normal data and random bits
+            yield data[start : start + _fast._TINY]
         yield data[: 36 * 16].reshape(36, 16).T
         blocks = np.resize(data, 2 * _fast._BLOCK + 257)  # the blocked form: whole rows, then a short one
         yield blocks

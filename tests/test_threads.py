@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from helpers import expected_relu, expected_relu_dash, special_values
 
-from anyrelu import _checks, _fast, relu, relu_dash
+from anyrelu import _fast, relu, relu_dash
 
 THREADS = 8
 CASES = [(leak, cap) for leak in (0.0, 0.1, 2.5, -0.3) for cap in (None, 6.0)]
@@ -18,9 +18,8 @@ CASES = [(leak, cap) for leak in (0.0, 0.1, 2.5, -0.3) for cap in (None, 6.0)]
 
 def _hammer(make, to_numpy) -> None:
     """Run all cases in 8 threads that start together, with the caches emptied first."""
-    _checks._DTYPES.clear()
     _fast._BACKENDS.clear()
-    _fast._ZERO_FIRST.clear()
+    _fast._FACTS.clear()
     values = {dtype: special_values(dtype) for dtype in ("float16", "float32", "float64")}
     barrier = threading.Barrier(THREADS)
 
