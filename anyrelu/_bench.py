@@ -69,13 +69,13 @@ def _numpy_cases(sizes: list[int], quick: bool) -> Iterator[Case]:
         yield from _numpy_size_cases(n, _data(n))
     tiny = _data(8)
     yield Case("numpy", "relu n=8", "np.maximum(x, 0)", lambda: relu(tiny),
-               lambda: np.maximum(tiny, np.float32(0)), 2.0, 1.5)  # fmt: skip
+               lambda: np.maximum(tiny, 0), 2.0, 1.5)  # fmt: skip
     yield Case("numpy", "leaky relu 0.1 n=8", "np.maximum(x, 0.1*x)", lambda: relu(tiny, 0.1),
-               lambda: np.maximum(tiny, np.float32(0.1) * tiny), 2.0, 1.5)  # fmt: skip
+               lambda: np.maximum(tiny, 0.1 * tiny), 2.0, 1.5)  # fmt: skip
     yield Case("numpy", "relu6 n=8", "np.clip(x, 0, 6)", lambda: relu6(tiny),
-               lambda: np.clip(tiny, np.float32(0), np.float32(6)), 2.0, 1.5)  # fmt: skip
+               lambda: np.clip(tiny, 0, 6), 2.0, 1.5)  # fmt: skip
     yield Case("numpy", "relu_dash n=8", "np.maximum(x, 0)", lambda: relu_dash(tiny),
-               lambda: np.maximum(tiny, np.float32(0)), 3.0, 1.5)  # fmt: skip
+               lambda: np.maximum(tiny, 0), 3.0, 1.5)  # fmt: skip
     n = 10_000 if quick else 1_000_000
     seed_x = _data(n)
     yield Case("numpy", f"seed np.where form n={_n(n)} (speed-up)", "np.where(x <= 0, 0*x, x)",
@@ -93,11 +93,11 @@ def _numpy_cases(sizes: list[int], quick: bool) -> Iterator[Case]:
 
 def _numpy_size_cases(n: int, x: np.ndarray) -> Iterator[Case]:
     yield Case("numpy", f"relu n={_n(n)}", "np.maximum(x, 0)", lambda: relu(x),
-               lambda: np.maximum(x, np.float32(0)), 1.10, 1.0)  # fmt: skip
+               lambda: np.maximum(x, 0), 1.10, 1.0)  # fmt: skip
     yield Case("numpy", f"leaky relu 0.1 n={_n(n)}", "np.maximum(x, 0.1*x)", lambda: relu(x, 0.1),
-               lambda: np.maximum(x, np.float32(0.1) * x), 1.15, 0.8)  # fmt: skip
+               lambda: np.maximum(x, 0.1 * x), 1.15, 0.8)  # fmt: skip
     yield Case("numpy", f"relu_dash n={_n(n)}", "np.maximum(x, 0)", lambda: relu_dash(x),
-               lambda: np.maximum(x, np.float32(0)), 2.0, 1.2)  # fmt: skip
+               lambda: np.maximum(x, 0), 2.0, 1.2)  # fmt: skip
 
 
 def _n(n: int) -> str:
