@@ -219,7 +219,7 @@ def _apply(func: str, x: Array, leak: Any, max_value: Any, xp: ModuleType | None
     found = _BACKENDS.get(type(x)) or backend(func, x)  # the lookup inline: this runs on every call
     if xp is None:
         xp = found.xp
-    info = found.dtypes.get(x.dtype) or found.dtype_info(func, x.dtype)
+    info = found.dtypes.get(x.dtype) or found.add_dtype(func, x.dtype)
     leak = _checks.leak(func, leak, x, xp, info)
     if max_value is not None:
         max_value = _checks.max_value(func, max_value, info, x.dtype)

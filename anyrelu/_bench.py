@@ -284,10 +284,7 @@ def main(args: argparse.Namespace) -> int:
     for column in ("backend", "case", "native", "anyrelu", "native time", "ratio", "must", "goal", ""):
         table.add_column(column, justify="left" if column in ("backend", "case", "native") else "right")
     for r in results:
-        sign = "<=" if r.kind in ("ratio", "memory") else ">="
-        times = ("", "") if r.kind == "memory" else (_seconds(r.ours_s), _seconds(r.native_s))
-        table.add_row(r.backend, r.name, r.native_name, *times, f"{r.value:.2f}", f"{sign} {r.must:g}",
-                      f"{r.goal:g}", "met" if r.met else "MISSED")  # fmt: skip
+        table.add_row(*_cells(r, "MISSED"))
     console.print(table)
     for name, reason in skipped.items():
         console.print(escape(f"skipped {name}: {reason}"))
@@ -313,13 +310,17 @@ def markdown(results: list[Result], info: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        sign = "<=" if r.kind in ("ratio", "memory") else ">="
-        times = ("", "") if r.kind == "memory" else (_seconds(r.ours_s), _seconds(r.native_s))
-        lines.append(
-            f"| {r.backend} | {r.name} | `{r.native_name}` | {times[0]} | {times[1]} | {r.value:.2f} | "
-            f"{sign} {r.must:g} | {r.goal:g} | {'met' if r.met else '**missed**'} |"
-        )
+        backend, name, native_name, *rest = _cells(r, "**missed**")
+        lines.append("| " + " | ".join([backend, name, f"`{native_name}`", *rest]) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _cells(r: Result, missed: str) -> list[str]:
+    """One row of the table: backend, case, native, both times, ratio, must, goal, met or missed."""
+    sign = "<=" if r.kind in ("ratio", "memory") else ">="
+    times = ["", ""] if r.kind == "memory" else [_seconds(r.ours_s), _seconds(r.native_s)]
+    return [r.backend, r.name, r.native_name, *times, f"{r.value:.2f}", f"{sign} {r.must:g}", f"{r.goal:g}",
+            "met" if r.met else missed]  # fmt: skip
 
 
 def _seconds(s: float) -> str:

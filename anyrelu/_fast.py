@@ -42,11 +42,9 @@ class Backend(NamedTuple):
     relu_dash: Kernel
     dtypes: dict[Any, DtypeInfo]  # this library's dtypes seen so far -> dtype_info(); only grows
 
-    def dtype_info(self, func: str, dtype: Any) -> DtypeInfo:
-        """_checks.dtype_info(dtype), computed once per dtype (a TypeError for any other dtype)."""
-        info = self.dtypes.get(dtype)
-        if info is None:
-            info = self.dtypes[dtype] = dtype_info(func, dtype, self.xp)
+    def add_dtype(self, func: str, dtype: Any) -> DtypeInfo:
+        """A dtype's first call: _checks.dtype_info(dtype), kept in dtypes (or its TypeError)."""
+        info = self.dtypes[dtype] = dtype_info(func, dtype, self.xp)
         return info
 
 
@@ -76,8 +74,7 @@ def backend(func: str, x: Array) -> Backend:
     return found
 
 
-def _is_number(leak: Any) -> bool:
-    return type(leak) is float or type(leak) is int
+_NUMBERS = (float, int)  # the types of a validated number leak (_checks.leak); an array otherwise
 
 
 def _quiet_reference_relu(x: Array, leak: Any, max_value: Any, xp: ModuleType) -> Array:
@@ -91,8 +88,8 @@ def _quiet_reference_relu(x: Array, leak: Any, max_value: Any, xp: ModuleType) -
 
 
 def _numpy_relu(x: Array, leak: Any, max_value: Any, xp: ModuleType) -> Array:
-    # Python numbers go straight to the ufuncs: NumPy casts them to x's dtype first (NEP 50),
-    # which is the reference's leak * x in x's dtype.
+    # Numbers reach the ufuncs as 0-d arrays of x's dtype (_constant) or blocks of it (_block):
+    # the value NEP 50 would cast a Python number to, so leak * x is the reference's, in x's dtype.
     if x.ndim == 0 or type(leak) not in _NUMBERS or leak < 0 or (leak > 1 and x.dtype.kind != "f"):
         # 0-d (ufuncs return scalars), PReLU, negative leaks (maximum would tie at ±0.0 with
         # opposite signs), integer leaks > 1 (wrapping products break the minimum form).
@@ -192,7 +189,6 @@ def _dash_bits(dtype: np.dtype, leak: float | int) -> tuple[np.dtype, Any, Any]:
     return ints, ints.type(one_bits), ints.type(step)
 
 
-_NUMBERS = (float, int)  # the types of a validated number leak (_checks.leak)
 _NO_ORDER = "neither"
 
 
@@ -221,14 +217,14 @@ def _zero_first_order(dtype: np.dtype) -> bool | str:
         return False
     base = np.full(96, -0.0, dtype=dtype)
     # contiguous (SIMD body, scalar head and tail at every alignment), strided and reversed;
-    # against a number, a 0-d zero (small arrays) and zeros (the blocked form: a row, or rows of one block)
+    # against the two zeros the kernels pass: a 0-d zero, and zeros (a row, or rows of one block)
     probes = [base[start:stop] for start in range(16) for stop in range(start + 1, start + 40)]
     probes += [base[::2], base[::3], base[::-1], base, base.reshape(4, 24)]
     for order in (False, True):
         if not any(
             np.signbit(np.maximum(zero, p) if order else np.maximum(p, zero)).any()
             for p in probes
-            for zero in (0, _constant(dtype, 0), np.zeros(p.shape[-1], dtype))
+            for zero in (_constant(dtype, 0), np.zeros(p.shape[-1], dtype))
         ):
             return order
     return _NO_ORDER
@@ -247,7 +243,7 @@ def _torch_relu_kernel() -> Kernel:
 
     def kernel(x: Array, leak: Any, max_value: Any, xp: ModuleType) -> Array:
         if (
-            not _is_number(leak)
+            type(leak) not in _NUMBERS
             or x.dtype not in (torch.float32, torch.float64)  # half types compute in float32
             or (max_value is not None and leak != 0)  # leak*x may pass the cap on the leak side
         ):
@@ -264,7 +260,7 @@ def _torch_relu_kernel() -> Kernel:
 
 def _jax_kernel(body: Kernel) -> Kernel:
     def kernel(x: Array, leak: Any, max_value: Any, xp: ModuleType) -> Array:
-        if _is_number(leak):
+        if type(leak) in _NUMBERS:
             return _jitted(body, leak, max_value)(x)
         return _jitted(body, None, max_value)(x, leak)
 
@@ -288,7 +284,7 @@ def _dask_kernel(name: str) -> Kernel:
     def kernel(x: Array, leak: Any, max_value: Any, xp: ModuleType) -> Array:
         import dask.array as da
 
-        if _is_number(leak):
+        if type(leak) in _NUMBERS:
             return x.map_blocks(_dask_block, name, leak, max_value, dtype=x.dtype, meta=x._meta)
         # The leak's chunks must line up with x's before it can be broadcast blockwise.
         offset = x.ndim - leak.ndim
@@ -309,13 +305,13 @@ def _dask_block(block: Array, name: str, leak: Any, max_value: Any) -> Array:
 
 
 def _cupy_relu(x: Array, leak: Any, max_value: Any, xp: ModuleType) -> Array:
-    if not _is_number(leak):
+    if type(leak) not in _NUMBERS:
         return _reference.relu(x, leak, max_value, xp)
     return _cupy_kernels()[0](x, leak, _cupy_cap(max_value), leak == 0, max_value is not None)
 
 
 def _cupy_relu_dash(x: Array, leak: Any, max_value: Any, xp: ModuleType) -> Array:
-    if not _is_number(leak):
+    if type(leak) not in _NUMBERS:
         return _reference.relu_dash(x, leak, max_value, xp)
     return _cupy_kernels()[1](x, leak, _cupy_cap(max_value), max_value is not None)
 
