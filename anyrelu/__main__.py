@@ -1,6 +1,6 @@
 import sys
 
-from ._cli import main
+from ._tools.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -101,8 +101,11 @@ class Arrays:
         return self._flushes[dtype]
 
     def dtype(self, name: str) -> Any:
-        """The backend's dtype of that name (bfloat16 only exists on torch and JAX)."""
+        """The backend's dtype of that name. bfloat16: torch's and JAX's own; NumPy (and Dask of
+        NumPy) take ml_dtypes' (it comes with JAX); array-api-strict has none."""
         found = getattr(self.xp, name, None)
+        if found is None and name == "bfloat16" and self.backend.module in ("numpy", "dask.array"):
+            found = helpers.numpy_dtype(name)
         if found is None:
             pytest.skip(f"{self.name} has no {name} dtype")
         return found

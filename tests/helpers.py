@@ -8,6 +8,7 @@ in float64, so rounding it once to x's dtype gives the dtype's own product.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -47,53 +48,85 @@ def special_values(dtype: str) -> np.ndarray:
     return np.array(values, dtype=np_dtype)
 
 
-def _in_dtype(max_value: Any, dtype: np.dtype) -> Any:
-    """leak and max_value take part rounded to x's dtype, as the contract says."""
-    return None if max_value is None else float(np.asarray(max_value, dtype=dtype))
+def round_once(value: Any, dtype: np.dtype) -> float:
+    """value (a float or a Fraction) rounded once, to nearest even, to dtype: exact rational
+    arithmetic, independent of NumPy's and ml_dtypes' casts (ml_dtypes rounds a float64 to
+    bfloat16 through float32, twice)."""
+    info = finfo(np.dtype(dtype))
+    if isinstance(value, float) and (value == 0 or not math.isfinite(value)):
+        return value
+    exact = Fraction(value)
+    if exact == 0:
+        return 0.0
+    numerator, denominator = abs(exact.numerator), exact.denominator
+    exponent = numerator.bit_length() - denominator.bit_length()  # 2**exponent <= |exact| < 2**(exponent+1)
+    if numerator << max(-exponent, 0) < denominator << max(exponent, 0):
+        exponent -= 1
+    quantum = Fraction(2) ** (max(exponent, int(info.minexp)) - int(info.nmant))
+    rounded = round(exact / quantum) * quantum  # Fraction.__round__ rounds half to even
+    if rounded == 0:  # underflow keeps the sign
+        return 0.0 if exact > 0 else -0.0
+    if abs(rounded) > Fraction(float(info.max)):
+        return math.inf if rounded > 0 else -math.inf
+    return float(rounded)
 
 
-def _by_side(x: np.ndarray, leak: Any, max_value: Any, value: Any) -> np.ndarray:
-    """value(side, x_i, slope_i, cap) for each element, the side decided by the contract's rule."""
-    cap = _in_dtype(max_value, x.dtype)
+def _in_dtype(value: Any, dtype: np.dtype) -> Any:
+    """A number as x's dtype holds it: leak, max_value and threshold are rounded once to it."""
+    if value is None or np.dtype(dtype).kind in "iu":
+        return value
+    return round_once(float(value), dtype)
+
+
+def _by_side(x: np.ndarray, leak: Any, max_value: Any, threshold: Any, value: Any) -> np.ndarray:
+    """value(side, x_i, slope_i, cap, kink) for each element, the side decided by the contract's rule."""
+    cap, kink = _in_dtype(max_value, x.dtype), _in_dtype(threshold, x.dtype)
     leaks = np.broadcast_to(np.asarray(leak, dtype=np.float64), x.shape)
     out = np.empty(x.shape, dtype=x.dtype)
     for i in np.ndindex(x.shape):
         v = float(x[i])
-        slope = float(np.asarray(leaks[i], dtype=x.dtype))
-        side = "flat" if cap is not None and v >= cap else "leak" if v <= 0 else "identity"
-        out[i] = value(side, x[i], slope, cap)
+        slope = _in_dtype(float(leaks[i]), x.dtype)
+        side = "flat" if cap is not None and v >= cap else "leak" if v <= kink else "identity"
+        out[i] = value(side, x[i], slope, cap, kink)
     return out
 
 
-def expected_relu(x: np.ndarray, leak: Any = 0.0, max_value: Any = None) -> np.ndarray:
+def expected_relu(x: np.ndarray, leak: Any = 0.0, max_value: Any = None, threshold: Any = 0.0) -> np.ndarray:
     """The contract's relu, element by element, in x's (NumPy) dtype."""
 
-    def value(side: str, xi: Any, slope: float, cap: Any) -> Any:
+    def value(side: str, xi: Any, slope: float, cap: Any, kink: Any) -> Any:
         if side == "flat":
             return cap
         if side == "leak":
-            return 0.0 if slope == 0 else _product(slope, float(xi), x.dtype)
+            return 0.0 if slope == 0 else _leak_product(slope, xi, kink, x.dtype)
         return xi
 
-    return _by_side(x, leak, max_value, value)
+    return _by_side(x, leak, max_value, threshold, value)
 
 
-def expected_relu_dash(x: np.ndarray, leak: Any = 0.0, max_value: Any = None) -> np.ndarray:
+def expected_relu_dash(x: np.ndarray, leak: Any = 0.0, max_value: Any = None, threshold: Any = 0.0) -> np.ndarray:
     """The contract's derivative, element by element, in x's (NumPy) dtype."""
 
-    def value(side: str, xi: Any, slope: float, cap: Any) -> Any:
+    def value(side: str, xi: Any, slope: float, cap: Any, kink: Any) -> Any:
         if side == "leak":
             return 0.0 if slope == 0 else slope  # the zero slope is +0.0, also for leak=-0.0
         return 0 if side == "flat" else 1
 
-    return _by_side(x, leak, max_value, value)
+    return _by_side(x, leak, max_value, threshold, value)
 
 
-def _product(slope: float, v: float, dtype: np.dtype) -> Any:
+def _leak_product(slope: Any, xi: Any, kink: Any, dtype: np.dtype) -> Any:
+    """slope * (x - kink), each operation rounded once to dtype (integers wrap like the dtype)."""
     if np.dtype(dtype).kind in "iu":
-        return np.asarray(int(slope) * int(v)).astype(dtype)  # wraps like the dtype does
-    with np.errstate(over="ignore"):
-        return np.asarray(slope * v).astype(dtype) if math.isfinite(v) else np.asarray(slope * v)
+        shifted = np.asarray(int(xi) - int(kink)).astype(dtype)
+        return np.asarray(int(slope) * int(shifted)).astype(dtype)
+    v = float(xi)
+    if not math.isfinite(v):  # -inf (NaN is never on the leak side)
+        return slope * v
+    shifted = v if kink == 0 else round_once(Fraction(v) - Fraction(kink), dtype)
+    if math.isinf(shifted) or shifted == 0:  # IEEE: signed zeros and infinities
+        return slope * shifted
+    return round_once(Fraction(slope) * Fraction(shifted), dtype)
 
 
 def is_subnormal(values: np.ndarray) -> np.ndarray:
@@ -110,11 +143,13 @@ def flush_subnormals(values: np.ndarray) -> np.ndarray:
 
 
 def assert_same_bits(actual: Any, desired: Any, xp: Any) -> None:
-    """Same namespace, dtype, shape, device and values, with NaN == NaN and -0.0 != +0.0."""
+    """Same namespace, dtype, shape, device and values, with NaN == NaN and -0.0 != +0.0 (the sign
+    of a NaN is not compared: IEEE leaves it to the hardware)."""
     __tracebackhide__ = True
     if "bfloat16" in str(actual.dtype):  # NumPy cannot hold it; float32 holds it exactly
         assert actual.dtype == desired.dtype, f"dtypes differ: {actual.dtype} != {desired.dtype}"
         actual, desired = xp.astype(actual, xp.float32), xp.astype(desired, xp.float32)
     assert_equal(actual, desired, xp=xp)
     if xp.isdtype(actual.dtype, "real floating"):
-        assert_equal(xp.signbit(actual), xp.signbit(desired), xp=xp, err_msg="sign bits differ")
+        signs = [xp.where(xp.isnan(a), False, xp.signbit(a)) for a in (actual, desired)]
+        assert_equal(*signs, xp=xp, err_msg="sign bits differ")

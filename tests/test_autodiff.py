@@ -135,3 +135,165 @@ class TestTorch:
         assert relu6(x).requires_grad
         relu6(x).sum().backward()
         assert x.grad.tolist() == [0.0, 1.0, 0.0]
+
+
+class TestJaxBeyondGrad:
+    @pytest.fixture(autouse=True)
+    def _jax(self):
+        jax = pytest.importorskip("jax", reason="jax is not installed")
+        jax.config.update("jax_enable_x64", True)
+
+    @pytest.mark.parametrize("dtype", ["float32", "float64"])
+    def test_closed_over_array_leak_grad_is_relu_dash_with_plus_zero(self, dtype):
+        import jax
+        import jax.numpy as jnp
+
+        x = jnp.asarray([-2.0, -0.0, 0.0, 1.0, np.nan, -np.inf], dtype=dtype)
+        for values in ([0.0] * 6, [-0.0] * 6, [0.0, -0.0, 0.5, 0.5, 0.0, -0.0]):
+            leak = jnp.asarray(values, dtype=dtype)
+            expected = relu_dash(x, leak)
+            assert not bool(jnp.signbit(expected[:3]).any())
+            for transform in (jax.jit, lambda f: f):
+                assert_same_bits(transform(jax.grad(lambda v: relu(v, leak).sum()))(x), expected, jnp)
+                per_element = jax.vmap(jax.grad(lambda v, a: relu(v, a)))
+                assert_same_bits(transform(per_element)(x, leak), expected, jnp)
+
+    def test_subnormal_leak_where_xla_flushes_is_the_zero_slope_in_grad_too(self):
+        import jax
+        import jax.numpy as jnp
+
+        x = jnp.asarray([-np.inf, -1.0, 2.0], dtype=jnp.float32)
+        if bool(jnp.asarray(1e-40, jnp.float32) > 0):
+            pytest.skip("this device keeps float32 subnormals")
+        zero_slope = jnp.asarray([0.0, 0.0, 1.0], dtype=jnp.float32)
+        assert_same_bits(relu(x, 1e-40), jnp.asarray([0.0, 0.0, 2.0], dtype=jnp.float32), jnp)
+        assert_same_bits(relu_dash(x, 1e-40), zero_slope, jnp)
+        assert_same_bits(jax.vmap(jax.grad(lambda v: relu(v, 1e-40)))(x), zero_slope, jnp)
+
+    def test_jvp_and_jacobians_give_relu_dash(self):
+        import jax
+        import jax.numpy as jnp
+
+        x = jnp.asarray(special_values("float64"))
+        for leak, cap in ((0.0, None), (0.1, None), (0.0, 6.0), (-0.3, 6.0)):
+
+            def f(v, leak=leak, cap=cap):
+                return relu(v, leak, max_value=cap)
+
+            expected = relu_dash(x, leak, max_value=cap)
+            assert_same_bits(jax.jvp(f, (x,), (jnp.ones_like(x),))[1], expected, jnp)
+            for jacobian in (jax.jacfwd, jax.jacrev):
+                assert_same_bits(jnp.diagonal(jacobian(f)(x)), expected, jnp)
+
+    def test_an_eager_call_compiles_once_per_function_and_parameters(self):
+        import jax.numpy as jnp
+
+        from anyrelu._kernels import jax as jax_kernels
+
+        x = jnp.asarray([-1.0, 2.0])
+        relu(x, 0.123)
+        before = jax_kernels.compiled.cache_info()
+        for _ in range(3):
+            relu(x, 0.123)
+        after = jax_kernels.compiled.cache_info()
+        assert after.misses == before.misses and after.hits == before.hits + 3
+
+
+class TestTorchTransforms:
+    """Every autograd transform torch offers gives relu_dash's values."""
+
+    @pytest.fixture(autouse=True)
+    def _torch(self):
+        pytest.importorskip("torch", reason="torch is not installed")
+
+    # torch's forward_ad loads its own decompositions through torch.jit.script, which warns.
+    @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+    @pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+    @pytest.mark.parametrize(
+        ("leak", "max_value"), [(0.0, None), (0.1, None), (2.5, None), (-0.3, None), (0.0, 6.0), (0.1, 6.0)]
+    )
+    def test_forward_mode_and_torch_func_give_relu_dash(self, dtype, leak, max_value):
+        import array_api_compat.torch as xp
+        import torch
+        import torch.autograd.forward_ad as forward_ad
+        from torch.func import grad, hessian, jacfwd, jacrev, jvp, vmap
+
+        x = torch.tensor(special_values(dtype).astype(np.float64)).to(getattr(torch, dtype))
+
+        def f(v):
+            return relu(v, leak, max_value=max_value)
+
+        expected = relu_dash(x, leak, max_value=max_value)
+        with forward_ad.dual_level():
+            dual = forward_ad.make_dual(x, torch.ones_like(x))
+            assert_same_bits(forward_ad.unpack_dual(f(dual)).tangent, expected, xp)
+        assert_same_bits(jvp(f, (x,), (torch.ones_like(x),))[1], expected, xp)
+        assert_same_bits(vmap(grad(f))(x), expected, xp)
+        for jacobian in (jacfwd, jacrev):
+            matrix = jacobian(f)(x)
+            assert_same_bits(torch.diagonal(matrix), expected, xp)
+            assert bool((matrix[~torch.eye(x.numel(), dtype=torch.bool)] == 0).all())
+        assert_same_bits(vmap(jacrev(f))(x.reshape(1, -1))[0].diagonal(), expected, xp)
+        if dtype != "float16":  # hessian's second pass in float16 is torch's to round
+            assert_same_bits(hessian(lambda v: f(v).sum())(x), torch.zeros(x.numel(), x.numel(), dtype=x.dtype), xp)
+
+    def test_array_leak_gradients_in_every_mode(self):
+        import array_api_compat.torch as xp
+        import torch
+        from torch.func import grad, jacfwd, vmap
+
+        x = torch.tensor([-2.0, -0.0, 0.0, 3.0, np.nan, -np.inf])
+        leak = torch.tensor([0.25, -0.0, 0.0, 0.5, 0.5, 0.0])
+        expected = relu_dash(x, leak)
+        assert not bool(torch.signbit(expected[1:3]).any())
+        assert_same_bits(vmap(grad(lambda v, a: relu(v, a)), in_dims=(0, 0))(x, leak), expected, xp)
+        assert_same_bits(torch.diagonal(jacfwd(lambda v: relu(v, leak))(x)), expected, xp)
+        # d/dleak: x on the leak side; 0 where a zero slope meets -inf (the value is held at +0.0)
+        d_leak = torch.diagonal(jacfwd(lambda a: relu(x, a))(leak))
+        assert torch.equal(d_leak, torch.tensor([-2.0, 0.0, 0.0, 0.0, 0.0, 0.0]))  # zeros of either sign
+        x_grad = x.clone().requires_grad_(True)
+        leak_grad = leak.clone().requires_grad_(True)
+        relu(x_grad, leak_grad).sum().backward()
+        assert_same_bits(x_grad.grad, expected, xp)
+        assert torch.equal(leak_grad.grad, d_leak)
+
+    def test_half_precision_double_backward(self):
+        import array_api_compat.torch as xp
+        import torch
+
+        for dtype in (torch.float16, torch.bfloat16):
+            x = torch.tensor([-2.0, -0.0, 0.5, 7.0, np.nan], dtype=dtype, requires_grad=True)
+            (first,) = torch.autograd.grad(relu(x, 0.1, max_value=6).sum(), x, create_graph=True)
+            assert_same_bits(first.detach(), relu_dash(x.detach(), 0.1, max_value=6), xp)
+            hessian = torch.autograd.functional.hessian(lambda v: relu(v, 0.1, max_value=6).sum(), x.detach())
+            assert_same_bits(hessian, torch.zeros(5, 5, dtype=dtype), xp)
+
+
+@pytest.mark.parametrize(("leak", "threshold", "max_value"), [(0.0, 1.5, None), (0.2, -1.0, 6.0), (2.5, 0.5, None)])
+def test_gradients_with_a_threshold_are_relu_dash(leak, threshold, max_value):
+    values = np.concatenate([special_values("float64"), [threshold, np.nextafter(threshold, 9.0)]])
+    kwargs = {"threshold": threshold, "max_value": max_value}
+    tested = 0
+    try:
+        import jax
+        import jax.numpy as jnp
+
+        jax.config.update("jax_enable_x64", True)
+        x = jnp.asarray(values)
+        grad = jax.vmap(jax.grad(lambda v: relu(v, leak, **kwargs)))(x)
+        assert_same_bits(grad, relu_dash(x, leak, **kwargs), jnp)
+        tested += 1
+    except ImportError:
+        pass
+    try:
+        import array_api_compat.torch as tx
+        import torch
+
+        x = torch.tensor(values, requires_grad=True)
+        (grad,) = torch.autograd.grad(relu(x, leak, **kwargs).sum(), x)
+        assert_same_bits(grad, relu_dash(x.detach(), leak, **kwargs), tx)
+        tested += 1
+    except ImportError:
+        pass
+    if not tested:
+        pytest.skip("neither jax nor torch is installed")

@@ -68,7 +68,7 @@ def test_plot_writes_the_two_panel_figure(tmp_path):
     result = _run("plot", "-o", str(path), "--leak", "0.2")
     assert result.returncode == 0, result.stderr
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    from anyrelu._plot import figure
+    from anyrelu._tools.plot import figure
 
     fig = figure(0.2)
     assert len(fig.axes) == 2
@@ -84,7 +84,7 @@ def test_plot_refuses_an_unknown_format(tmp_path):
 
 def test_bench_repeats_each_side_for_its_own_time_budget():
     # A side 10x faster gets about 10x the calls per round, not the slower side's count.
-    from anyrelu._bench import Case, measure
+    from anyrelu._tools.bench import Case, measure
 
     calls = {"ours": 0, "native": 0}
 

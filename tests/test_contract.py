@@ -6,6 +6,7 @@ library itself.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import array_api_compat.numpy as npx
@@ -19,6 +20,7 @@ from helpers import (
     expected_relu_dash,
     flush_subnormals,
     is_subnormal,
+    numpy_dtype,
     special_values,
 )
 
@@ -293,3 +295,230 @@ class TestNumpyLayouts:
                 assert_same_bits(
                     relu_dash(values, leak, max_value=max_value), expected_relu_dash(values, leak, max_value), npx
                 )
+
+
+class TestZeroSlopeEntries:
+    """A zero slope is a zero slope, whatever its sign: relu gives +0.0 and relu_dash +0.0."""
+
+    def test_zero_and_minus_zero_leak_entries_give_plus_zero(self, backend, xp):
+        values = np.array([[-np.inf, -1.0, -0.0, 0.0, 2.0, np.nan]] * 3)
+        leaks = np.array([[0.0], [-0.0], [0.25]])
+        x, leak = backend.asarray(values), backend.asarray(leaks)
+        assert_same_bits(relu(x, leak), backend.asarray(expected_relu(values, leaks)), xp)
+        assert_same_bits(relu_dash(x, leak), backend.asarray(expected_relu_dash(values, leaks)), xp)
+        assert_same_bits(relu_dash(x, leak)[:2, :4], backend.asarray(np.zeros((2, 4))), xp)
+
+    @pytest.mark.parametrize(("dtype", "tiny"), [("float16", -1e-30), ("bfloat16", -1e-50), ("float32", -1e-50)])
+    def test_leak_entries_that_round_to_minus_zero_in_x_dtype_are_the_zero_slope(self, backend, xp, dtype, tiny):
+        x = backend.asarray(np.array([0.0, -np.inf, -1.0, 3.0]), backend.dtype(dtype))
+        leak = backend.asarray(np.array([tiny]))  # float64: cast to x's dtype it is -0.0
+        zeros = backend.asarray(np.array([0.0, 0.0, 0.0, 3.0]), backend.dtype(dtype))
+        assert_same_bits(relu(x, leak), zeros, xp)
+        assert_same_bits(relu_dash(x, leak), backend.asarray(np.array([0.0, 0.0, 0.0, 1.0]), backend.dtype(dtype)), xp)
+
+    @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+    def test_a_leak_closed_over_inside_jax_jit_gives_plus_zero(self, dtype):
+        jax = pytest.importorskip("jax", reason="jax is not installed")
+        import jax.numpy as jnp
+
+        values = np.array([[-2.0, -0.0, 1.0], [-np.inf, 0.0, np.nan]])
+        for leaks in (np.zeros(3), np.array(0.0), np.array([0.0, -0.0, 0.5]), np.array(-0.0)):
+            x = jnp.asarray(values).astype(dtype)
+            closed = jnp.asarray(leaks).astype(dtype)
+            expected_y = jnp.asarray(expected_relu(values, leaks)).astype(dtype)
+            expected_d = jnp.asarray(expected_relu_dash(values, leaks)).astype(dtype)
+            for function, expected in ((relu, expected_y), (relu_dash, expected_d)):
+                assert_same_bits(jax.jit(lambda v: function(v, closed))(x), expected, jnp)
+                assert_same_bits(jax.jit(jax.vmap(lambda v: function(v, closed)))(x), expected, jnp)
+
+
+class TestNumbersRoundOnce:
+    """leak, max_value and threshold are rounded once, to x's dtype, on every backend."""
+
+    @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+    def test_a_number_just_above_a_tie_rounds_up_in_x_dtype(self, backend, xp, dtype):
+        half_ulp_of_one = {"float16": 2**-11, "bfloat16": 2**-8}[dtype]
+        number = 1 + half_ulp_of_one + 2**-40  # through float32 first, it would round to 1
+        values = np.array([-1.0, -0.0, 0.5, 3.0]).astype(numpy_dtype(dtype))
+        x = backend.asarray(values, backend.dtype(dtype))
+        for kwargs in ({"leak": number}, {"max_value": number}, {"leak": 0.5, "threshold": number - 2}):
+            expected = backend.asarray(expected_relu(values, **kwargs), backend.dtype(dtype))
+            assert_same_bits(relu(x, **kwargs), expected, xp)
+            expected = backend.asarray(expected_relu_dash(values, **kwargs), backend.dtype(dtype))
+            assert_same_bits(relu_dash(x, **kwargs), expected, xp)
+
+    @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+    def test_a_subnormal_leak_is_the_zero_slope_exactly_where_the_backend_flushes(self, backend, xp, dtype):
+        tiny = float(special_values(dtype)[3])  # the smallest subnormal
+        leak = tiny * 0.75  # rounds to tiny in x's dtype
+        values = np.array([-np.inf, -1.0, -0.0, 2.0]).astype(numpy_dtype(dtype))
+        x = backend.asarray(values, backend.dtype(dtype))
+        if backend.flushes_subnormals(dtype):
+            y, d = np.array([0.0, 0.0, 0.0, 2.0]), np.array([0.0, 0.0, 0.0, 1.0])
+        else:
+            y, d = expected_relu(values, leak), expected_relu_dash(values, leak)
+            assert y[1] == -tiny and d[0] == tiny
+        assert_same_bits(relu(x, leak), backend.asarray(y, backend.dtype(dtype)), xp)
+        assert_same_bits(relu_dash(x, leak), backend.asarray(d, backend.dtype(dtype)), xp)
+
+    @pytest.mark.parametrize("dtype", ["float32", "float64"])
+    def test_a_huge_integer_cap_is_a_number_like_any_other(self, backend, xp, dtype):
+        values = np.array([1.0, 2.0**80, -3.0])
+        x = backend.asarray(values, backend.dtype(dtype))
+        expected = backend.asarray(expected_relu(values, max_value=2**70), backend.dtype(dtype))
+        assert_same_bits(relu(x, max_value=2**70), expected, xp)
+
+
+class TestArrayLeakValues:
+    def test_infinite_leak_entries_give_ieee_products_and_no_warning(self, backend, xp):
+        values = np.array([-1.0, 0.0, -0.0, 2.0, -np.inf])
+        leaks = np.array([np.inf, -np.inf, np.inf, np.inf, np.inf])
+        x, leak = backend.asarray(values), backend.asarray(leaks)
+        expected = np.array([-np.inf, np.nan, np.nan, 2.0, -np.inf])
+        assert_same_bits(relu(x, leak), backend.asarray(expected), xp)
+        assert_same_bits(relu_dash(x, leak), backend.asarray([np.inf, -np.inf, np.inf, 1.0, np.inf]), xp)
+
+    def test_a_signalling_nan_gives_nan_on_every_backend(self, backend, xp):
+        signalling = np.array([0x7FA00000], dtype=np.uint32).view(np.float32)
+        assert np.isnan(signalling[0])
+        x = backend.asarray(np.concatenate([signalling, np.float32([-1.0])]))
+        with np.errstate(invalid="ignore"):  # NumPy reports the invalid operation of a product with one
+            for leak in (0.0, 0.1, 2.5):
+                y = backend.to_numpy(relu(x, leak))
+                assert np.isnan(y[0]) and y[1] == np.float32(-1.0) * np.float32(leak) + 0.0
+                assert backend.to_numpy(relu_dash(x, leak))[0] == 1.0
+
+
+class TestNamespaces:
+    """xp= takes x's namespace: the library's own module or array-api-compat's wrapper of it."""
+
+    def test_plain_module_and_compat_wrapper_both_work(self, backend, xp):
+        plain = importlib.import_module("jax.numpy" if backend.backend.module == "jax" else backend.backend.module)
+        values, leaks = np.array([[1.0, -2.0], [-0.5, 3.0]]), np.array([0.1, 0.2])
+        x, leak = backend.asarray(values), backend.asarray(leaks)
+        for namespace in (plain, xp):
+            assert_same_bits(relu(x, leak, xp=namespace), backend.asarray(expected_relu(values, leaks)), xp)
+            assert_same_bits(relu_dash(x, 0.1, xp=namespace), backend.asarray(expected_relu_dash(values, 0.1)), xp)
+
+    def test_a_namespace_that_is_not_x_library_is_a_type_error(self, backend, xp):
+        other = importlib.import_module("array_api_strict" if backend.backend.module == "numpy" else "numpy")
+        x = backend.asarray([1.0, -2.0])
+        for wrong in (other, "numpy", 3):
+            with pytest.raises(TypeError, match=r"^relu\(\) got xp=.*Pass x's namespace"):
+                relu(x, xp=wrong)
+
+
+class TestUnknownDaskChunks:
+    """After boolean indexing Dask does not know its chunk sizes (shape (nan,)); relu stays lazy."""
+
+    @pytest.fixture
+    def dask_u(self):
+        da = pytest.importorskip("dask.array", reason="dask is not installed")
+        values = np.linspace(-10, 10, 41)
+        x = da.from_array(values, chunks=10)
+        return values[values > -5], x[x > -5]
+
+    def test_number_zero_d_and_derived_leaks_work_lazily(self, dask_u):
+        import dask
+        import dask.array as da
+
+        values, u = dask_u
+        assert np.isnan(u.shape[0])
+
+        def computing(*args, **kwargs):
+            raise AssertionError("building the result computed something")
+
+        with dask.config.set(scheduler=computing):
+            results = [
+                relu(u, 0.1),
+                relu(u, da.asarray(np.array(0.1))),
+                relu(u, relu_dash(u, 0.3)),
+                relu_dash(u, da.asarray(np.array([0.2]))),
+            ]
+        expected = [
+            expected_relu(values, 0.1),
+            expected_relu(values, 0.1),
+            expected_relu(values, expected_relu_dash(values, 0.3)),
+            expected_relu_dash(values, 0.2),
+        ]
+        for result, want in zip(results, expected, strict=True):
+            np.testing.assert_array_equal(result.compute(), want)
+
+
+class TestNumpySpecifics:
+    class Tagged(np.ndarray):
+        """An ndarray subclass with no semantics of its own."""
+
+    @pytest.mark.parametrize("size", [1, 8, 100, 40_000])
+    @pytest.mark.parametrize("leak", [0.0, 0.1, 2.5, -0.3, "array"])
+    @pytest.mark.parametrize("max_value", CAPS)
+    def test_subclasses_give_plain_ndarrays_on_every_path(self, size, leak, max_value):
+        values = np.linspace(-3, 9, size)
+        x = values.view(self.Tagged)
+        leaks = np.full(size, 0.2) if leak == "array" else leak
+        for function, oracle in ((relu, expected_relu), (relu_dash, expected_relu_dash)):
+            y = function(x, leaks, max_value=max_value)
+            assert type(y) is np.ndarray
+            np.testing.assert_array_equal(y, oracle(values, leaks, max_value))
+        assert type(relu(np.float32(-2.0))) is np.ndarray  # a NumPy scalar gives a 0-d array
+
+    @pytest.mark.parametrize("leak", [0.0, 0.1, 2.5, -0.3])
+    @pytest.mark.parametrize("max_value", CAPS)
+    def test_long_double_keeps_its_precision(self, leak, max_value):
+        finer = np.longdouble(1) + np.longdouble(2) ** -60  # not a float64
+        values = np.array([-np.inf, -finer, -0.0, 0.0, finer, 6, np.inf, np.nan], dtype=np.longdouble)
+        slope, cap = np.longdouble(leak), None if max_value is None else np.longdouble(max_value)
+        for function, piece in (
+            (relu, lambda v: (np.longdouble(0.0) if leak == 0 else slope * v) if v <= 0 else v),
+            (relu_dash, lambda v: (np.longdouble(0.0) if leak == 0 else slope) if v <= 0 else np.longdouble(1)),
+        ):
+            y = function(values, leak, max_value=max_value)
+            assert y.dtype == np.longdouble
+            for got, v in zip(y, values, strict=True):
+                want = piece(v) if cap is None or not v >= cap else (cap if function is relu else np.longdouble(0))
+                assert (np.isnan(got) and np.isnan(want)) or (got == want and np.signbit(got) == np.signbit(want))
+
+    def test_numpy_error_state_applies_to_the_products_anyrelu_computes(self):
+        # anyrelu leaves np.errstate alone (changing it costs microseconds a call): under
+        # under="raise", a leak * x that underflows raises, as the same product in NumPy does;
+        # overflow to ±inf is the contract's answer and never raises.
+        with np.errstate(all="raise"):
+            np.testing.assert_array_equal(relu(np.array([-1.0, 2.0]), 0.5), [-0.5, 2.0])
+            np.testing.assert_array_equal(relu(np.array([-1e308, 2.0]), 2.5), [-np.inf, 2.0])
+            np.testing.assert_array_equal(relu(np.array([-1e-310, 2.0])), [0.0, 2.0])
+            with pytest.raises(FloatingPointError, match="underflow"):
+                relu(np.array([-1e-310, 2.0]), 0.1)
+
+
+class TestThreshold:
+    """The kink moves to threshold: x <= threshold is the leak side, giving leak * (x - threshold)."""
+
+    def test_keras_documented_examples(self, backend, xp):
+        # keras.activations.relu's docstring: relu([-10, -5, 0, 5, 10], ...) with each parameter
+        x = backend.asarray([-10.0, -5.0, 0.0, 5.0, 10.0])
+        assert_same_bits(relu(x), backend.asarray([0.0, 0.0, 0.0, 5.0, 10.0]), xp)
+        assert_same_bits(relu(x, 0.5), backend.asarray([-5.0, -2.5, 0.0, 5.0, 10.0]), xp)
+        assert_same_bits(relu(x, max_value=5.0), backend.asarray([0.0, 0.0, 0.0, 5.0, 5.0]), xp)
+        # Keras gives -0.0 for the first two (x * 0); a zero slope gives +0.0 here.
+        assert_same_bits(relu(x, threshold=5.0), backend.asarray([0.0, 0.0, 0.0, 0.0, 10.0]), xp)
+
+    @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+    @pytest.mark.parametrize("leak", LEAKS)
+    @pytest.mark.parametrize("threshold", [-1.5, 0.3, 2.0])
+    @pytest.mark.parametrize("max_value", CAPS)
+    def test_special_values_follow_the_contract_bit_for_bit(self, backend, dtype, leak, threshold, max_value):
+        values = _special_values_for(backend, dtype)
+        x = backend.asarray(values, backend.dtype(dtype))
+        kwargs = {"leak": leak, "threshold": threshold, "max_value": max_value}
+        for function, oracle in ((relu, expected_relu), (relu_dash, expected_relu_dash)):
+            expected = _expected(backend, oracle, values, dtype, **kwargs)
+            assert_same_bits(function(x, **kwargs), expected, backend.xp)
+
+    def test_integer_x_with_an_integer_threshold(self, backend, xp):
+        values = np.array([-5, 0, 2, 3, 7, 100], dtype=np.int32)
+        x = backend.asarray(values)
+        for leak in (0, 2):
+            expected = backend.asarray(expected_relu(values, leak, 50, threshold=2))
+            assert_same_bits(relu(x, leak, max_value=50, threshold=2), expected, xp)
+            expected = backend.asarray(expected_relu_dash(values, leak, 50, threshold=2))
+            assert_same_bits(relu_dash(x, leak, max_value=50, threshold=2), expected, xp)

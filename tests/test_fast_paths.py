@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 from helpers import special_values
 
-from anyrelu import _fast, _reference, relu, relu_dash
+from anyrelu import relu, relu_dash
+from anyrelu._kernels import numpy as numpy_kernels
+from anyrelu._reference import relu as reference
 
 LEAKS = [0, 0.1, 0.5, 1, 2.5, -0.3]
 CAPS = [None, 6]
@@ -38,7 +40,7 @@ def _bits(a: np.ndarray) -> np.ndarray:
 
 def _reference_numpy(function, x, leak, max_value):
     with np.errstate(over="ignore"):
-        return function(x, leak, max_value, npx)
+        return function(x, leak, max_value, 0, npx)
 
 
 def _same_bits(actual: np.ndarray, expected: np.ndarray) -> None:
@@ -64,29 +66,29 @@ class TestNumpyFastPaths:
         yield data[::3]
         yield data[::-1]
         for start in range(0, data.size, 97):  # tiny arrays: specials, normal data and random bits
-            yield data[start : start + _fast._TINY]
+            yield data[start : start + numpy_kernels._TINY]
         yield data[: 36 * 16].reshape(36, 16).T
-        blocks = np.resize(data, 2 * _fast._BLOCK + 257)  # the blocked form: whole rows, then a short one
+        blocks = np.resize(data, 2 * numpy_kernels._BLOCK + 257)  # the blocked form: whole rows, then a short one
         yield blocks
         yield blocks[1:].reshape(3, -1)
 
     def test_numpy_relu_is_the_reference(self, dtype, leak, max_value):
         for x in self._cases(dtype, leak, max_value):
-            _same_bits(relu(x, leak, max_value=max_value), _reference_numpy(_reference.relu, x, leak, max_value))
+            _same_bits(relu(x, leak, max_value=max_value), _reference_numpy(reference.relu, x, leak, max_value))
 
     def test_numpy_relu_dash_is_the_reference(self, dtype, leak, max_value):
         for x in self._cases(dtype, leak, max_value):
             _same_bits(
                 relu_dash(x, leak, max_value=max_value),
-                _reference_numpy(_reference.relu_dash, x, leak, max_value),
+                _reference_numpy(reference.relu_dash, x, leak, max_value),
             )
 
 
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
 def test_numpy_zero_slope_fast_path_is_taken_here(dtype):
     """The maximum-based zero-slope path is only a fast path if the probe finds an order."""
-    order = _fast._zero_first_order(np.dtype(dtype))
-    assert order is not _fast._NO_ORDER, "np.maximum gives -0.0 at -0.0 in both orders on this CPU"
+    order = numpy_kernels._zero_first_order(np.dtype(dtype))
+    assert order is not numpy_kernels._NO_ORDER, "np.maximum gives -0.0 at -0.0 in both orders on this CPU"
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -100,7 +102,7 @@ def test_torch_native_kernels_are_the_reference(dtype, leak, max_value):
     for x in (data, data[1:258], data[::3], data[: 36 * 16].reshape(36, 16).T):
         with torch.no_grad():
             actual = relu(x, leak, max_value=max_value)
-        expected = _reference.relu(x, leak, max_value, tx)
+        expected = reference.relu(x, leak, max_value, 0, tx)
         _same_bits(actual.numpy(), expected.numpy())
 
 
@@ -142,8 +144,8 @@ class TestGpu:
             pytest.skip("integer x takes integer leaks only")
         data = cupy.asarray(_random_data(dtype))
         for x in (data, data[1:258], data[::3]):
-            for function, body in ((relu, _reference.relu), (relu_dash, _reference.relu_dash)):
-                _same_bits(function(x, leak, max_value=max_value).get(), body(x, leak, max_value, cx).get())
+            for function, body in ((relu, reference.relu), (relu_dash, reference.relu_dash)):
+                _same_bits(function(x, leak, max_value=max_value).get(), body(x, leak, max_value, 0, cx).get())
 
 
 def test_dask_leak_array_with_other_chunks_is_aligned_to_x():

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from helpers import expected_relu, expected_relu_dash, special_values
 
-from anyrelu import _fast, relu, relu_dash
+from anyrelu import _dispatch, relu, relu_dash
+from anyrelu._kernels import numpy as numpy_kernels
 
 THREADS = 8
 CASES = [(leak, cap) for leak in (0.0, 0.1, 2.5, -0.3) for cap in (None, 6.0)]
@@ -18,8 +19,8 @@ CASES = [(leak, cap) for leak in (0.0, 0.1, 2.5, -0.3) for cap in (None, 6.0)]
 
 def _hammer(make, to_numpy) -> None:
     """Run all cases in 8 threads that start together, with the caches emptied first."""
-    _fast._BACKENDS.clear()
-    _fast._FACTS.clear()
+    _dispatch._BACKENDS.clear()
+    numpy_kernels._FACTS.clear()
     values = {dtype: special_values(dtype) for dtype in ("float16", "float32", "float64")}
     barrier = threading.Barrier(THREADS)
 

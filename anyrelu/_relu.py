@@ -1,18 +1,21 @@
-"""The public functions: validate, then hand over to x's backend (``_fast.py``).
+"""The ReLU family: relu, leaky_relu, relu6 and their derivatives.
 
 The contract, stated once (docs/conventions.md has it as a table, with the reasons):
 
-**x <= 0 is the leak side; with max_value, x >= max_value is the flat side; everything else --
-x > 0, and NaN, which is not <= 0 -- is the identity side.**
+**x <= threshold (0 by default) is the leak side; with max_value, x >= max_value is the flat side;
+everything else -- x above the threshold, and NaN, which is not <= anything -- is the identity side.**
 
 ======================  ===============================  ==========================
 side                    relu                             relu_dash
 ======================  ===============================  ==========================
-leak side (x <= 0)      leak * x, in x's dtype;          leak
-                        +0.0 for a zero leak
+leak side (x <= t)      leak * (x - t), in x's dtype;    leak
+                        +0.0 for a zero leak             (+0.0 for a zero leak)
 identity side           x                                1
 flat side (x >= cap)    max_value                        0
 ======================  ===============================  ==========================
+
+Here: validation (``_checks.py``) and dispatch. The reference bodies are in
+``_reference/relu.py``; each backend's kernels in ``_kernels/<backend>.py``.
 
 The result has x's dtype, shape, device and library; x is never modified.
 """
@@ -24,7 +27,7 @@ from typing import Any
 
 from . import _checks
 from ._checks import Array
-from ._fast import _BACKENDS, backend
+from ._dispatch import lookup
 
 __all__ = ["leaky_relu", "leaky_relu_dash", "relu", "relu6", "relu6_dash", "relu_dash"]
 
@@ -35,6 +38,7 @@ def relu(
     leak: float | Array = 0.0,
     *,
     max_value: float | None = None,
+    threshold: float = 0.0,
     xp: ModuleType | None = None,
 ) -> Array:
     r"""Rectified linear unit, with an optional leak (Leaky ReLU, PReLU) and cap (ReLU6).
@@ -42,13 +46,14 @@ def relu(
     .. math::
 
         \mathrm{relu}(x) = \begin{cases}
-            \mathrm{leak} \cdot x, & x \le 0 \\
             \mathrm{max\_value}, & x \ge \mathrm{max\_value} \\
+            \mathrm{leak} \cdot (x - t), & x \le t \\
             x, & \text{otherwise (including NaN)}
         \end{cases}
+        \qquad (t = \mathrm{threshold}, \text{ by default } 0)
 
-    A zero leak gives exactly ``+0.0`` for every ``x <= 0``, ``-0.0`` and ``-inf`` included.
-    A non-zero leak gives ``leak * x`` with IEEE semantics, computed in x's dtype
+    A zero leak gives exactly ``+0.0`` for every ``x <= threshold``, ``-0.0`` and ``-inf``
+    included. A non-zero leak gives ``leak * x`` with IEEE semantics, computed in x's dtype
     (``relu(-inf, 0.1) == -inf``, ``relu(-0.0, 0.1) == -0.0``). ``relu(nan) == nan``.
 
     Parameters
@@ -61,13 +66,29 @@ def relu(
         integer-valued leak.
     max_value : float, optional
         The cap: a finite number > 0. ``x >= max_value`` gives ``max_value``.
+    threshold : float, default 0.0
+        The kink, as Keras' ``threshold``: a finite number below ``max_value``.
+        ``x <= threshold`` gives ``leak * (x - threshold)``.
     xp : array namespace, optional
-        The namespace of x, if the caller already has it; skips the lookup.
+        x's namespace: the library's own module or array-api-compat's wrapper of it.
+
+    Numbers (``leak``, ``max_value``, ``threshold``) are rounded once to x's dtype.
 
     Returns
     -------
     array
         Same dtype, shape, device and library as x.
+
+    Raises
+    ------
+    TypeError
+        x is not an array of a real floating or integer dtype (or is a masked array or
+        ``np.matrix``); a parameter is not a real number (or, for ``leak``, an array from x's
+        library); integer x with a non-integer parameter; ``xp`` is not x's namespace.
+    ValueError
+        A parameter is not finite or does not fit x's dtype; ``max_value <= 0``;
+        ``threshold >= max_value``; an array leak on another device, or one that does not
+        broadcast to x's shape.
 
     See Also
     --------
@@ -85,7 +106,7 @@ def relu(
     >>> relu(np.array([-1.0, 3.0, 9.0], dtype=np.float32), max_value=6)
     array([0., 3., 6.], dtype=float32)
     """
-    return _apply("relu", x, leak, max_value, xp)
+    return _apply("relu", x, leak, max_value, threshold, xp)
 
 
 def relu_dash(
@@ -94,6 +115,7 @@ def relu_dash(
     leak: float | Array = 0.0,
     *,
     max_value: float | None = None,
+    threshold: float = 0.0,
     xp: ModuleType | None = None,
 ) -> Array:
     r"""Derivative of :func:`relu` with respect to x.
@@ -101,15 +123,16 @@ def relu_dash(
     .. math::
 
         \mathrm{relu}'(x) = \begin{cases}
-            \mathrm{leak}, & x \le 0 \\
             0, & x \ge \mathrm{max\_value} \\
+            \mathrm{leak}, & x \le t \\
             1, & \text{otherwise (including NaN)}
         \end{cases}
 
     At the kink we take ``relu_dash(0) == relu_dash(-0.0) == leak``: the seed's ``x <= 0``
     decides, so the derivative is the slope of the side that 0 belongs to; likewise
     ``relu_dash(max_value) == 0``. ``jax.grad`` and torch autograd of :func:`relu` return
-    exactly these values, bit for bit (the library's tests check it).
+    exactly these values, bit for bit (the library's tests check it). A zero slope is ``+0.0``,
+    also for a leak of ``-0.0``.
 
     Parameters
     ----------
@@ -119,13 +142,20 @@ def relu_dash(
         Slope on the leak side, as in :func:`relu`.
     max_value : float, optional
         The cap, as in :func:`relu`.
+    threshold : float, default 0.0
+        The kink, as in :func:`relu`.
     xp : array namespace, optional
-        The namespace of x, if the caller already has it.
+        x's namespace, as in :func:`relu`.
 
     Returns
     -------
     array
         Same dtype (integer x gives integer 0/1/leak), shape, device and library as x.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`relu`.
 
     Examples
     --------
@@ -136,7 +166,7 @@ def relu_dash(
     >>> relu_dash(np.array([-0.5, 0.0, 1.0]), leak=0.1)
     array([0.1, 0.1, 1. ])
     """
-    return _apply("relu_dash", x, leak, max_value, xp)
+    return _apply("relu_dash", x, leak, max_value, threshold, xp)
 
 
 def leaky_relu(x: Array, /, leak: float | Array = 0.01, *, xp: ModuleType | None = None) -> Array:
@@ -154,7 +184,7 @@ def leaky_relu(x: Array, /, leak: float | Array = 0.01, *, xp: ModuleType | None
     >>> leaky_relu(np.array([-100.0, 0.0, 2.0]))
     array([-1.,  0.,  2.])
     """
-    return _apply("leaky_relu", x, leak, None, xp)
+    return _apply("leaky_relu", x, leak, None, 0.0, xp)
 
 
 def leaky_relu_dash(x: Array, /, leak: float | Array = 0.01, *, xp: ModuleType | None = None) -> Array:
@@ -172,7 +202,7 @@ def leaky_relu_dash(x: Array, /, leak: float | Array = 0.01, *, xp: ModuleType |
     >>> leaky_relu_dash(np.array([-100.0, 0.0, 2.0]))
     array([0.01, 0.01, 1.  ])
     """
-    return _apply("leaky_relu_dash", x, leak, None, xp)
+    return _apply("leaky_relu_dash", x, leak, None, 0.0, xp)
 
 
 def relu6(x: Array, /, *, xp: ModuleType | None = None) -> Array:
@@ -190,11 +220,11 @@ def relu6(x: Array, /, *, xp: ModuleType | None = None) -> Array:
     >>> relu6(np.array([-1.0, 3.0, 6.0, np.inf]))
     array([0., 3., 6., 6.])
     """
-    return _apply("relu6", x, 0.0, 6, xp)
+    return _apply("relu6", x, 0.0, 6, 0.0, xp)
 
 
 def relu6_dash(x: Array, /, *, xp: ModuleType | None = None) -> Array:
-    r"""Derivative of :func:`relu6`: 0 for x <= 0 and x >= 6, 1 in between (and at NaN).
+    r"""Derivative of :func:`relu6`: 0 for x <= 0 or x >= 6, 1 in between (and at NaN).
 
     .. math::
 
@@ -208,20 +238,16 @@ def relu6_dash(x: Array, /, *, xp: ModuleType | None = None) -> Array:
     >>> relu6_dash(np.array([-1.0, 0.0, 3.0, 6.0]))
     array([0., 0., 1., 0.])
     """
-    return _apply("relu6_dash", x, 0.0, 6, xp)
+    return _apply("relu6_dash", x, 0.0, 6, 0.0, xp)
 
 
-_DERIVATIVES = frozenset({"relu_dash", "leaky_relu_dash", "relu6_dash"})
-
-
-def _apply(func: str, x: Array, leak: Any, max_value: Any, xp: ModuleType | None) -> Array:
-    """Validate the arguments of ``func`` (see _checks.py) and run x's kernel for it."""
-    found = _BACKENDS.get(type(x)) or backend(func, x)  # the lookup inline: this runs on every call
-    if xp is None:
-        xp = found.xp
-    info = found.dtypes.get(x.dtype) or found.add_dtype(func, x.dtype)
-    leak = _checks.leak(func, leak, x, xp, info)
+def _apply(func: str, x: Array, leak: Any, max_value: Any, threshold: Any, xp: Any) -> Array:
+    """Validate the arguments of ``func`` (see _checks.py) and run x's kernel for relu or relu_dash."""
+    found, info = lookup(func, x, xp)
+    leak = _checks.leak(func, leak, x, found.xp, info)
     if max_value is not None:
-        max_value = _checks.max_value(func, max_value, info, x.dtype)
-    kernel = found.relu_dash if func in _DERIVATIVES else found.relu
-    return kernel(x, leak, max_value, xp)
+        max_value = _checks.max_value(func, max_value, info)
+    if threshold.__class__ is not float or threshold != 0.0:  # the default, kept short
+        threshold = _checks.threshold(func, threshold, info, max_value)
+    kernel = found.kernels["relu_dash" if func.endswith("_dash") else "relu"]
+    return kernel(x, leak, max_value, threshold, found.xp)

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, relu, relu_dash
-from ._backends import Library, available, to_numpy
+from .. import __version__, relu, relu_dash
+from .libraries import Library, available, to_numpy
 
 EXAMPLES = [
     ("the lesson's first example", [[0.11], [-2.2], [0], [50.2], [33.5], [-0.6]], 0.0),

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, relu, relu6, relu_dash
-from ._backends import LIBRARIES, why_missing
+from .. import __version__, relu, relu6, relu_dash
+from .libraries import LIBRARIES, why_missing
 
 Thunk = Callable[[], Any]
 

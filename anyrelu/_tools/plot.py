@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import relu, relu_dash
+from .. import relu, relu_dash
 
 FORMATS = (".png", ".svg", ".pdf")
 

@@ -27,14 +27,14 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "bench":
-        from ._bench import main as bench
+        from .bench import main as bench
 
         return bench(args)
     if args.command == "plot":
-        from ._plot import main as plot
+        from .plot import main as plot
 
         return plot(args.output, args.leak)
-    from ._demo import main as demo
+    from .demo import main as demo
 
     return demo()
 

@@ -1,0 +1,70 @@
+"""Which kernel computes each function for each kind of array.
+
+Every function has a reference body in ``_reference/`` (pure array-API code, the contract).
+A backend module in ``_kernels/`` may replace some of them with native kernels, which the test
+suite proves equal to the reference (bit for bit for the ReLU family, within the accuracy bound
+for the others). Backends are found once per array type and kept.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from . import _checks
+from ._checks import Array, DtypeInfo
+from ._reference import REFERENCE
+
+Kernel = Callable[..., Array]
+
+# Libraries with a module in _kernels/; any other array library runs the reference bodies.
+_KERNEL_MODULES = ("numpy", "torch", "jax", "dask", "cupy", "array_api_strict")
+
+
+@dataclass
+class Backend:
+    xp: ModuleType  # array-api-compat's namespace of the library
+    library: str
+    kernels: dict[str, Kernel]  # function name -> kernel(x, *parameters, xp)
+    flushes: Callable[[Any], bool]  # dtype -> whether the backend treats its subnormals as zero
+    dtypes: dict[Any, DtypeInfo] = field(default_factory=dict)  # only grows
+
+    def add_dtype(self, func: str, dtype: Any) -> DtypeInfo:
+        """A dtype's first call: its facts, kept (or a TypeError for a dtype with no ReLU)."""
+        info = self.dtypes[dtype] = _checks.dtype_info(func, dtype, self.xp, self.library, self.flushes(dtype))
+        return info
+
+
+_BACKENDS: dict[type, Backend] = {}  # array type -> Backend; only grows
+
+
+def backend(func: str, x: Array) -> Backend:
+    """The backend of x's array type, found on its first call (a TypeError for a non-array)."""
+    found = _BACKENDS.get(type(x))
+    if found is not None:
+        return found
+    xp = _checks.namespace(func, x)
+    library = _checks.library_name(xp) or xp.__name__
+    kernels = dict(REFERENCE)
+    flushes: Callable[[Any], bool] = _never
+    if library in _KERNEL_MODULES:
+        module = importlib.import_module(f"{__package__}._kernels.{library}")
+        kernels.update(module.KERNELS)
+        flushes = getattr(module, "flushes", _never)
+    found = _BACKENDS[type(x)] = Backend(xp, library, kernels, flushes)
+    return found
+
+
+def _never(dtype: Any) -> bool:
+    return False
+
+
+def lookup(func: str, x: Array, xp: Any) -> tuple[Backend, DtypeInfo]:
+    """x's backend and dtype facts, with xp= checked against x's library."""
+    found = _BACKENDS.get(type(x)) or backend(func, x)
+    if xp is not None and xp is not found.xp:
+        _checks.check_xp(func, xp, found.library)
+    return found, found.dtypes.get(x.dtype) or found.add_dtype(func, x.dtype)

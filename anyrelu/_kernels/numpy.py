@@ -1,0 +1,214 @@
+"""NumPy kernels (also for the NumPy chunks of a Dask array).
+
+The ReLU family: branch-free ``maximum``/``minimum`` forms, against a cached block of the number
+on large contiguous arrays (NumPy's fast loops want contiguous operands) and a cached 0-d array
+of it elsewhere (cheaper per call than a Python number), the product buffer reused as the output,
+and relu_dash built from the mask's bits (``heaviside`` on tiny arrays). ``maximum`` has no fixed
+answer at the tie ``maximum(-0.0, +0.0)``: SIMD and scalar loops differ by dtype and CPU, so the
+zero-slope form probes its argument order once per dtype. tests/test_fast_paths.py proves every
+form bit-identical to the reference body.
+
+Everything else runs the reference bodies with NumPy's floating-point warnings off: an IEEE
+overflow to ±inf or an inf leak entry times 0 is the contract's answer, not a mistake.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .._checks import Array
+from .._reference import REFERENCE
+from .._reference import relu as reference
+
+_NUMBERS = (float, int)  # the types of a validated number leak; an array otherwise
+
+
+def quiet(body: Callable[..., Array]) -> Callable[..., Array]:
+    """body with NumPy's overflow and invalid-operation warnings off, for NumPy and the libraries
+    that compute with it (array-api-strict)."""
+
+    @functools.wraps(body)
+    def kernel(*args: Any) -> Array:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return body(*args)
+
+    return kernel
+
+
+def plain(kernel: Callable[..., Array]) -> Callable[..., Array]:
+    """kernel on x as a plain ndarray: a subclass or a NumPy scalar gives an np.ndarray, whatever
+    the path (np.where and the ufuncs would disagree about subclasses)."""
+
+    @functools.wraps(kernel)
+    def on_ndarray(x: Array, *args: Any) -> Array:
+        return kernel(x if type(x) is np.ndarray else np.asarray(x), *args)
+
+    return on_ndarray
+
+
+_quiet_relu, _quiet_relu_dash = quiet(reference.relu), quiet(reference.relu_dash)
+
+
+def relu(x: Array, leak: Any, max_value: Any, threshold: Any, xp: ModuleType) -> Array:
+    if type(x) is not np.ndarray:  # see plain()
+        x = np.asarray(x)
+    # Numbers reach the ufuncs as 0-d arrays of x's dtype (_constant) or blocks of it (_block):
+    # the value NEP 50 would cast a Python number to, so leak * x is the reference's, in x's dtype.
+    if (
+        x.ndim == 0  # ufuncs return scalars
+        or type(leak) not in _NUMBERS  # PReLU
+        or threshold != 0
+        or leak < 0  # maximum would tie at ±0.0 with opposite signs
+        or x.dtype.kind not in "fiu"  # ml_dtypes' bfloat16: the reference body
+        or (leak > 1 and x.dtype.kind != "f")  # wrapping integer products break the minimum form
+    ):
+        return _quiet_relu(x, leak, max_value, threshold, xp)
+    if leak == 0:
+        facts = _FACTS.get(x.dtype) or _numpy_facts(x.dtype)
+        if facts.zero_first is _NO_ORDER:
+            return reference.relu(x, leak, max_value, threshold, xp)
+        if x.size < _BLOCK:  # _against's first branch, inline: the call is 5% of a small relu
+            y = np.maximum(facts.zero, x) if facts.zero_first else np.maximum(x, facts.zero)
+        else:
+            y = _against(np.maximum, x, 0, facts.zero_first is True)
+    elif leak <= 1:  # leak*x lies between x and 0: the larger of the two is the answer
+        y = np.multiply(x, _constant(x.dtype, leak))
+        np.maximum(x, y, out=y)  # x first: a NaN comes back with x's own payload
+    else:  # leak > 1: the smaller of the two; leak*x may overflow to -inf or +inf (then unused)
+        with np.errstate(over="ignore"):
+            y = np.multiply(x, _constant(x.dtype, leak))
+        np.minimum(x, y, out=y)
+    if max_value is not None:
+        _against(np.minimum, y, max_value, out=y)
+    return y
+
+
+_BLOCK = 16384  # elements in a row of the blocked form; 64 KiB of float32 stays in cache
+_TINY = 32  # up to this size, relu_dash takes two non-SIMD calls (faster up to about 64 elements)
+
+
+def _against(ufunc: np.ufunc, x: Array, value: float | int, value_first: bool = False, out: Array = None) -> Array:
+    """ufunc(x, value) in x's dtype, into out (None, or x itself). NumPy's SIMD loops for maximum
+    and minimum need contiguous operands; against a broadcast number they take a loop 4x slower
+    per element (1.5-2x at 10^6 elements). So a large C-contiguous x meets a cached contiguous
+    block of the value instead: one call over x's rows of _BLOCK elements, one for the short rest."""
+    if x.size < _BLOCK or not x.flags.c_contiguous or not x.dtype.isnative:
+        constant = _constant(x.dtype, value)
+        return ufunc(constant, x, out=out) if value_first else ufunc(x, constant, out=out)
+    if out is None:
+        out = np.empty(x.shape, x.dtype)
+    flat_x, flat_out, block = x.reshape(-1), out.reshape(-1), _block(x.dtype, value)
+    rows = flat_x.size - flat_x.size % _BLOCK
+    for part, result, values in (
+        (flat_x[:rows].reshape(-1, _BLOCK), flat_out[:rows].reshape(-1, _BLOCK), block),
+        (flat_x[rows:], flat_out[rows:], block[: flat_x.size - rows]),
+    ):
+        ufunc(*((values, part) if value_first else (part, values)), out=result)
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _constant(dtype: np.dtype, value: float | int) -> np.ndarray:
+    """value as a read-only 0-d array of dtype. A ufunc takes it 0.4 us faster than the Python
+    number, with the same result: NEP 50 casts a number to x's dtype first. (Never -0.0: a
+    validated leak that rounds to zero is 0, and caps are > 0.)"""
+    constant = np.asarray(value, dtype=dtype)
+    constant.flags.writeable = False
+    return constant
+
+
+@functools.lru_cache(maxsize=64)
+def _block(dtype: np.dtype, value: float | int) -> np.ndarray:
+    block = np.full(_BLOCK, value, dtype=dtype)
+    block.flags.writeable = False
+    return block
+
+
+def relu_dash(x: Array, leak: Any, max_value: Any, threshold: Any, xp: ModuleType) -> Array:
+    if type(x) is not np.ndarray:  # see plain()
+        x = np.asarray(x)
+    if x.ndim == 0 or type(leak) not in _NUMBERS or threshold != 0 or x.dtype.kind not in "fiu" or x.itemsize > 8:
+        # 0-d, PReLU, a moved kink, ml_dtypes' bfloat16 and long double (no integers of its width).
+        return _quiet_relu_dash(x, leak, max_value, threshold, xp)  # ml_dtypes' NaN compares warn
+    facts = _FACTS.get(x.dtype) or _numpy_facts(x.dtype)
+    if leak == 0 and max_value is None and x.size <= _TINY and x.dtype.kind == "f":
+        # Two calls beat the three below where NumPy's per-call cost dominates: heaviside gives
+        # 0 for x < 0, its second argument (+0.0) at ±0.0, 1 for x > 0 and NaN at NaN; fmin
+        # turns NaN into 1.
+        y = np.heaviside(x, facts.zero)
+        return np.fmin(y, facts.one, out=y)
+    dtype = facts.native
+    leak_side = np.less_equal(x, facts.zero)
+    if leak == 0 and max_value is None:
+        return np.logical_not(leak_side, out=leak_side).astype(dtype)
+    # Each output is one of two bit patterns, so build it in the integers of the same width:
+    # bits(1) + leak_side * (bits(leak) - bits(1)) is exact, branch-free and one temporary.
+    ints, one_bits, step = _dash_bits(dtype, leak)
+    out = np.multiply(leak_side, step, dtype=ints)
+    out += one_bits
+    if max_value is not None:  # x >= max_value > 0 was on the identity side: 1 -> 0
+        flat_side = np.greater_equal(x, max_value, out=leak_side)
+        np.subtract(out, one_bits, out=out, where=flat_side)
+    return out.view(dtype)
+
+
+@functools.lru_cache(maxsize=256)
+def _dash_bits(dtype: np.dtype, leak: float | int) -> tuple[np.dtype, Any, Any]:
+    ints = np.dtype(f"i{dtype.itemsize}")
+    one_bits, leak_bits = (int(np.asarray(v, dtype=dtype).view(ints)) for v in (1, leak))
+    width = 8 * dtype.itemsize
+    step = (leak_bits - one_bits + 2 ** (width - 1)) % 2**width - 2 ** (width - 1)
+    return ints, ints.type(one_bits), ints.type(step)
+
+
+_NO_ORDER = "neither"
+
+
+class _Facts(NamedTuple):
+    """What the NumPy kernels need to know about one dtype, found on its first call."""
+
+    native: np.dtype  # the dtype in native byte order, which results have
+    zero: np.ndarray  # _constant(dtype, 0)
+    one: np.ndarray  # _constant(dtype, 1)
+    zero_first: bool | str  # _zero_first_order(dtype)
+
+
+_FACTS: dict[np.dtype, _Facts] = {}  # dtype -> _numpy_facts(dtype); only ever grows
+
+
+def _numpy_facts(dtype: np.dtype) -> _Facts:
+    order = _zero_first_order(dtype)
+    facts = _FACTS[dtype] = _Facts(dtype.newbyteorder("="), _constant(dtype, 0), _constant(dtype, 1), order)
+    return facts
+
+
+def _zero_first_order(dtype: np.dtype) -> bool | str:
+    """Which argument order of np.maximum gives +0.0 at x = -0.0 for this dtype on this CPU:
+    False for maximum(x, 0), True for maximum(0, x), _NO_ORDER if neither does in every loop."""
+    if dtype.kind != "f":
+        return False
+    base = np.full(96, -0.0, dtype=dtype)
+    # contiguous (SIMD body, scalar head and tail at every alignment), strided and reversed;
+    # against the two zeros the kernels pass: a 0-d zero, and zeros (a row, or rows of one block)
+    probes = [base[start:stop] for start in range(16) for stop in range(start + 1, start + 40)]
+    probes += [base[::2], base[::3], base[::-1], base, base.reshape(4, 24)]
+    for order in (False, True):
+        if not any(
+            np.signbit(np.maximum(zero, p) if order else np.maximum(p, zero)).any()
+            for p in probes
+            for zero in (_constant(dtype, 0), np.zeros(p.shape[-1], dtype))
+        ):
+            return order
+    return _NO_ORDER
+
+
+KERNELS = {
+    **{name: plain(quiet(body)) for name, body in REFERENCE.items()},
+    "relu": relu,
+    "relu_dash": relu_dash,
+}
