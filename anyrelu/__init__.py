@@ -1,12 +1,64 @@
-"""anyrelu: ReLU, Leaky ReLU, PReLU and ReLU6 with their derivatives, for every array library.
+"""anyrelu: the rectifier family -- ReLU, Leaky ReLU, PReLU, ReLU6, ELU, SELU, CELU, GELU, SiLU,
+softplus, Mish, hard sigmoid, hard swish and squareplus -- each with its explicit derivative
+(``*_dash``), written once against the Python array API standard.
 
-One definition, written against the Python array API standard, runs on NumPy, CuPy, JAX
-(eager, jit, vmap, grad), PyTorch (with autograd), Dask and array-api-strict, and gives the same
-bits on all of them. The contract is stated in ``anyrelu._relu`` and docs/conventions.md.
+The same call runs on NumPy, CuPy, JAX (eager, jit, vmap, grad), PyTorch (with autograd), Dask and
+array-api-strict. The contracts are stated in ``anyrelu._relu`` (bit for bit the same everywhere)
+and ``anyrelu._rectifiers`` (within an accuracy bound everywhere), and in docs/conventions.md.
 """
 
+from ._rectifiers import (
+    celu,
+    celu_dash,
+    elu,
+    elu_dash,
+    gelu,
+    gelu_dash,
+    hard_sigmoid,
+    hard_sigmoid_dash,
+    hard_swish,
+    hard_swish_dash,
+    mish,
+    mish_dash,
+    selu,
+    selu_dash,
+    silu,
+    silu_dash,
+    softplus,
+    softplus_dash,
+    squareplus,
+    squareplus_dash,
+)
 from ._relu import leaky_relu, leaky_relu_dash, relu, relu6, relu6_dash, relu_dash
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-__all__ = ["__version__", "leaky_relu", "leaky_relu_dash", "relu", "relu6", "relu6_dash", "relu_dash"]
+__all__ = [
+    "__version__",
+    "celu",
+    "celu_dash",
+    "elu",
+    "elu_dash",
+    "gelu",
+    "gelu_dash",
+    "hard_sigmoid",
+    "hard_sigmoid_dash",
+    "hard_swish",
+    "hard_swish_dash",
+    "leaky_relu",
+    "leaky_relu_dash",
+    "mish",
+    "mish_dash",
+    "relu",
+    "relu6",
+    "relu6_dash",
+    "relu_dash",
+    "selu",
+    "selu_dash",
+    "silu",
+    "silu_dash",
+    "softplus",
+    "softplus_dash",
+    "squareplus",
+    "squareplus_dash",
+]

@@ -70,10 +70,42 @@ def test_plot_writes_the_two_panel_figure(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     from anyrelu._tools.plot import figure
 
-    fig = figure(0.2)
+    fig = figure("relu", 0.2)
     assert len(fig.axes) == 2
     assert [axes.get_xlabel() for axes in fig.axes] == ["x", "x"]
     assert all(axes.get_legend() is not None for axes in fig.axes)
+    low, high = fig.axes[1].get_ylim()
+    assert low < 0 and high > 1  # the derivative's axis holds 0, 1 and the leak
+
+
+@pytest.mark.parametrize("name", ["gelu", "hard_swish", "relu6", "leaky_relu", "squareplus"])
+def test_plot_draws_any_function_with_its_derivative(tmp_path, name):
+    pytest.importorskip("matplotlib", reason="plot needs matplotlib")
+    path = tmp_path / f"{name}.png"
+    result = _run("plot", name, "-o", str(path))
+    assert result.returncode == 0, result.stderr
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from anyrelu._tools.plot import KINKS, figure
+
+    fig = figure(name)
+    assert [axes.get_title() for axes in fig.axes] == [name, f"{name}_dash, its derivative"]
+    dots = [line for line in fig.axes[1].get_lines() if line.get_marker() == "o"]
+    assert len(dots) >= len(KINKS.get(name, (0.0,) if name == "leaky_relu" else ()))
+
+
+def test_plot_wide_leak_fits_the_axes_and_bad_input_is_one_line(tmp_path):
+    pytest.importorskip("matplotlib", reason="plot needs matplotlib")
+    from anyrelu._tools.plot import figure
+
+    assert figure("relu", 2.0).axes[1].get_ylim()[1] > 2.0
+    for args, message in (
+        (["plot", "nonsense", "-o", str(tmp_path / "a.png")], "invalid choice"),
+        (["plot", "-o", str(tmp_path / "a.png"), "--leak", "nan"], "needs a finite number"),
+        (["plot", "-o", str(tmp_path / "missing" / "a.png")], "does not exist"),
+    ):
+        result = _run(*args)
+        assert result.returncode == 2
+        assert message in result.stderr and "Traceback" not in result.stderr
 
 
 def test_plot_refuses_an_unknown_format(tmp_path):

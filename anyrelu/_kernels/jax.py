@@ -10,6 +10,10 @@ not multiplied: 0 * -inf would be NaN.
 XLA on the CPU treats float32, float64 and bfloat16 subnormals as zero (denormals-are-zero,
 flush-to-zero); ``flushes`` tells validation, which then takes a subnormal number leak for the
 zero slope.
+
+The functions that compute float32 in float64 (``_reference.rectifiers.in_float64``) are traced
+with 64-bit types enabled (``jax.enable_x64``), also where the user has not enabled them: their
+float32 results are float32 either way.
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ from jax.custom_derivatives import SymbolicZero
 from .._checks import Array
 from .._reference import CHAIN, REFERENCE
 from .._reference import relu as reference
+from .._reference.rectifiers import IN_FLOAT64
+
+# jax.enable_x64 since JAX 0.7; jax.experimental.enable_x64 before.
+_enable_x64 = jax.enable_x64 if hasattr(jax, "enable_x64") else jax.experimental.enable_x64  # type: ignore[attr-defined]
 
 Number = float | int
 
@@ -41,10 +49,12 @@ def flushes(dtype: Any) -> bool:
 @functools.lru_cache(maxsize=512)
 def compiled(name: str, parameters: tuple[Any, ...]) -> Callable[[Array], Array]:
     """jit(f) for a function with number parameters; f has the explicit derivative."""
-    value = REFERENCE[name]
+    value = _with_x64(REFERENCE[name]) if name in IN_FLOAT64 else REFERENCE[name]
     if name.endswith("_dash"):  # derivatives of derivatives: plain autodiff of the formula
         return jax.jit(lambda x: value(x, *parameters, jnp))
     chain = CHAIN.get(name) or _times_dash(name)
+    if name in IN_FLOAT64:
+        chain = _with_x64(chain)
 
     @jax.custom_jvp
     def f(x: Array) -> Array:
@@ -57,6 +67,14 @@ def compiled(name: str, parameters: tuple[Any, ...]) -> Callable[[Array], Array]
 
     f.defjvp(f_jvp, symbolic_zeros=True)
     return jax.jit(f)
+
+
+def _with_x64(body: Callable[..., Array]) -> Callable[..., Array]:
+    def traced_with_x64(*args: Any) -> Array:
+        with _enable_x64(True):
+            return body(*args)
+
+    return traced_with_x64
 
 
 def _times_dash(name: str) -> Callable[..., Array]:

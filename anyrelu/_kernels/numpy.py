@@ -28,25 +28,26 @@ from .._reference import relu as reference
 _NUMBERS = (float, int)  # the types of a validated number leak; an array otherwise
 
 
-def quiet(body: Callable[..., Array]) -> Callable[..., Array]:
-    """body with NumPy's overflow and invalid-operation warnings off, for NumPy and the libraries
+def quiet(body: Callable[..., Array], invalid: str = "ignore") -> Callable[..., Array]:
+    """body with NumPy's overflow (and invalid-operation) warnings off, for NumPy and the libraries
     that compute with it (array-api-strict)."""
 
     @functools.wraps(body)
     def kernel(*args: Any) -> Array:
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid=invalid):  # type: ignore[arg-type]
             return body(*args)
 
     return kernel
 
 
 def plain(kernel: Callable[..., Array]) -> Callable[..., Array]:
-    """kernel on x as a plain ndarray: a subclass or a NumPy scalar gives an np.ndarray, whatever
-    the path (np.where and the ufuncs would disagree about subclasses)."""
+    """kernel on x as a plain ndarray, giving one: a subclass or a NumPy scalar gives an np.ndarray,
+    whatever the path (np.where and the ufuncs would disagree about subclasses and 0-d arrays)."""
 
     @functools.wraps(kernel)
     def on_ndarray(x: Array, *args: Any) -> Array:
-        return kernel(x if type(x) is np.ndarray else np.asarray(x), *args)
+        y = kernel(x if type(x) is np.ndarray else np.asarray(x), *args)
+        return y if type(y) is np.ndarray else np.asarray(y)  # ufuncs return scalars for 0-d arrays
 
     return on_ndarray
 
@@ -207,8 +208,11 @@ def _zero_first_order(dtype: np.dtype) -> bool | str:
     return _NO_ORDER
 
 
+# The rest of the family: the reference bodies. Their formulas give no warning; rounding a float64
+# result to float32 may overflow to the IEEE answer (selu of float32's largest number is inf).
+# (relu and relu_dash are replaced just below.)
 KERNELS = {
-    **{name: plain(quiet(body)) for name, body in REFERENCE.items()},
+    **{name: plain(quiet(body, invalid="warn")) for name, body in REFERENCE.items()},
     "relu": relu,
     "relu_dash": relu_dash,
 }

@@ -9,6 +9,7 @@ Timings never decide a test; this command is where speed is measured.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -20,6 +21,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+
+import anyrelu
 
 from .. import __version__, relu, relu6, relu_dash
 from .libraries import LIBRARIES, why_missing
@@ -89,6 +92,22 @@ def _numpy_cases(sizes: list[int], quick: bool) -> Iterator[Case]:
         ("relu_dash", lambda: relu_dash(big), 1.35),
     ):
         yield Case("numpy", f"{name} peak memory n={_n(n)}", "output bytes", call, lambda: None, must, 1.0, "memory")
+    yield from _numpy_family_cases(quick)
+
+
+def _numpy_family_cases(quick: bool) -> Iterator[Case]:
+    """The rectifier family against the formula a user would write (NumPy has no kernels of its own)."""
+    n = 10_000 if quick else 1_000_000
+    x = _data(n)
+    for name, native_name, native, must in (
+        ("elu", "np.where(x > 0, x, np.expm1(x))", lambda: np.where(x > 0, x, np.expm1(x)), 1.0),
+        ("silu", "x / (1 + np.exp(-x))", lambda: x / (1 + np.exp(-x)), 1.3),
+        ("softplus", "np.logaddexp(x, 0)", lambda: np.logaddexp(x, 0), 1.3),
+    ):
+        ours = getattr(anyrelu, name)
+        call = functools.partial(ours, x)
+        yield Case("numpy", f"{name} n={_n(n)}", native_name, call, native, must, 1.0)
+        yield Case("numpy", f"{name} peak memory n={_n(n)}", "output bytes", call, lambda: None, 3.0, 2.0, "memory")
 
 
 def _numpy_size_cases(n: int, x: np.ndarray) -> Iterator[Case]:
@@ -127,6 +146,30 @@ def _torch_cases(quick: bool) -> Iterator[Case]:
         return torch.autograd.grad(F.leaky_relu(xg, 0.1), xg, grad)
 
     yield Case("torch", f"leaky relu forward+backward n={_n(n)}", "F.leaky_relu", ours, native, 1.5, 1.0)
+    yield from _torch_family_cases(x, xg, grad)
+
+
+TORCH_FAMILY = (  # anyrelu's name, torch.nn.functional's, the must for forward and for forward+backward
+    ("elu", "elu", 1.3, 1.5), ("selu", "selu", 1.3, 1.5), ("celu", "celu", 1.3, 1.5), ("gelu", "gelu", 2.0, 2.0),
+    ("silu", "silu", 1.3, 1.5), ("softplus", "softplus", 1.3, 1.5), ("mish", "mish", 1.3, 1.5),
+    ("hard_sigmoid", "hardsigmoid", 1.3, 1.5), ("hard_swish", "hardswish", 1.3, 1.5),
+)  # fmt: skip
+
+
+def _torch_family_cases(x: Any, xg: Any, grad: Any) -> Iterator[Case]:
+    import torch
+    import torch.nn.functional as F
+
+    def both(f: Any) -> Any:
+        return torch.autograd.grad(f(xg), xg, grad)
+
+    n = x.numel()
+    for name, native_name, must, must_both in TORCH_FAMILY:
+        ours, native = getattr(anyrelu, name), getattr(F, native_name)
+        yield Case("torch", f"{name} n={_n(n)}", f"F.{native_name}", functools.partial(ours, x),
+                   functools.partial(native, x), must, 1.0)  # fmt: skip
+        yield Case("torch", f"{name} forward+backward n={_n(n)}", f"F.{native_name}", functools.partial(both, ours),
+                   functools.partial(both, native), must_both, 1.0)  # fmt: skip
 
 
 def _jax_cases(quick: bool) -> Iterator[Case]:
@@ -138,6 +181,19 @@ def _jax_cases(quick: bool) -> Iterator[Case]:
     native_leaky = jax.jit(lambda v: jax.nn.leaky_relu(v, 0.1))
     for n in (8, 10_000 if quick else 1_000_000):
         yield from _jax_size_cases(n, jnp.asarray(_data(n)), ours_relu, native_relu, ours_leaky, native_leaky)
+    n = 10_000 if quick else 1_000_000
+    x = jnp.asarray(_data(n))
+
+    def ready(result: Any) -> Any:
+        return result.block_until_ready()
+
+    for name in ("elu", "selu", "celu", "gelu", "silu", "softplus", "mish", "hard_sigmoid", "hard_swish", "squareplus"):
+        native = getattr(jax.nn, name)
+        if name == "gelu":  # both exact: jax.nn.gelu defaults to the tanh form
+            native = functools.partial(native, approximate=False)
+        ours, theirs = jax.jit(getattr(anyrelu, name)), jax.jit(native)
+        yield Case("jax", f"jit {name} n={_n(n)}", f"jit(jax.nn.{name})", functools.partial(ours, x),
+                   functools.partial(theirs, x), 1.2, 1.0, sync=ready)  # fmt: skip
 
 
 def _jax_size_cases(
