@@ -157,3 +157,22 @@ def test_dask_leak_array_with_other_chunks_is_aligned_to_x():
         leak = da.from_array(leaks, chunks=leak_chunks)
         for function in (relu, relu_dash):
             _same_bits(function(x, leak).compute(), function(values, leaks))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+def test_torch_hard_sigmoid_kernels_are_the_reference(dtype):
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    import array_api_compat.torch as tx
+
+    from anyrelu import hard_sigmoid, hard_sigmoid_dash
+    from anyrelu._reference import REFERENCE
+
+    values = np.concatenate([_random_data("float32"), np.nextafter(np.float32([-3, 3]), np.float32([-9, 9]))])
+    data = torch.from_numpy(values).to(getattr(torch, dtype))
+    bits = {2: torch.int16, 4: torch.int32, 8: torch.int64}[data.element_size()]
+    for x in (data, data[1:258], data[::3]):
+        for function in (hard_sigmoid, hard_sigmoid_dash):
+            expected = REFERENCE[function.__name__](x, tx)
+            got = function(x)
+            same = (got.view(bits) == expected.view(bits)) | (torch.isnan(got) & torch.isnan(expected))
+            assert bool(same.all()), function.__name__

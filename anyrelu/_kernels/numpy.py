@@ -24,6 +24,7 @@ import numpy as np
 from .._checks import Array
 from .._reference import REFERENCE
 from .._reference import relu as reference
+from .._reference.rectifiers import SELU_SCALE, SELU_SCALE_ALPHA
 
 _NUMBERS = (float, int)  # the types of a validated number leak; an array otherwise
 
@@ -208,11 +209,88 @@ def _zero_first_order(dtype: np.dtype) -> bool | str:
     return _NO_ORDER
 
 
+# ---------------------------------------------------------------- ELU, SELU, CELU
+#
+# Three passes, as the lesson's np.where(x > 0, x, np.expm1(x)) takes: NumPy's own float32 expm1
+# and exp are within 0.8 and 1.9 ulp, which leaves room for the two roundings of alpha * expm1(x)
+# in the bound (tests/test_rectifiers.py holds them to it); float16, bfloat16 and long double take
+# the reference.
+
+_ELU_DTYPES = (np.dtype("float32"), np.dtype("float64"))
+
+
+def _elu_family(
+    name: str, constants: Callable[..., tuple[float, float, float]]
+) -> tuple[Callable[..., Array], Callable[..., Array]]:
+    """Kernels for elu, selu or celu from ``constants(*parameters)``: (the lower piece's factor,
+    the upper piece's slope, the divisor of x inside expm1)."""
+    value_body, dash_body = plain(quiet(REFERENCE[name], "warn")), plain(quiet(REFERENCE[f"{name}_dash"], "warn"))
+
+    def value(x: Array, *args: Any) -> Array:
+        if type(x) is not np.ndarray or x.dtype not in _ELU_DTYPES or x.ndim == 0:
+            return value_body(x, *args)
+        factor, slope, divisor = constants(*args[:-1])
+        lower = np.less(x, _constant(x.dtype, 0))  # NaN and ±0.0 take x itself (times slope)
+        with np.errstate(over="ignore"):  # scale * x, or x / a small alpha, may overflow to ±inf
+            y = np.multiply(x, _constant(x.dtype, slope)) if slope != 1 else x.astype(x.dtype.newbyteorder("="))
+            argument = x if divisor == 1 else np.divide(x, _constant(x.dtype, divisor), out=None, where=lower)
+        np.expm1(argument, out=y, where=lower)  # only where it is used: cheaper than the lesson's
+        if factor != 1:
+            np.multiply(y, _constant(x.dtype, factor), out=y, where=lower)
+        return y
+
+    def dash(x: Array, *args: Any) -> Array:
+        if type(x) is not np.ndarray or x.dtype not in _ELU_DTYPES or x.ndim == 0:
+            return dash_body(x, *args)
+        factor, slope, divisor = constants(*args[:-1])
+        lower = np.less_equal(x, _constant(x.dtype, 0))  # NaN takes the upper slope
+        d = np.full(x.shape, slope, dtype=x.dtype.newbyteorder("="))
+        with np.errstate(over="ignore"):  # x / a small alpha may overflow to -inf (exp gives 0)
+            argument = x if divisor == 1 else np.divide(x, _constant(x.dtype, divisor), out=None, where=lower)
+        np.exp(argument, out=d, where=lower)
+        if factor != 1 and divisor == 1:  # celu's derivative is exp(x / alpha) itself
+            np.multiply(d, _constant(x.dtype, factor), out=d, where=lower)
+        return d
+
+    return value, dash
+
+
+ELU = _elu_family("elu", lambda alpha: (alpha, 1.0, 1.0))
+SELU = _elu_family("selu", lambda: (SELU_SCALE_ALPHA, SELU_SCALE, 1.0))
+CELU = _elu_family("celu", lambda alpha: (alpha, 1.0, alpha))
+
+
+def blocked(body: Callable[..., Array]) -> Callable[..., Array]:
+    """body evaluated _FAMILY_BLOCK elements at a time into one output array: the float64
+    temporaries of a float32 computation stay in cache and their memory stays small (peak memory
+    is the output and a block's temporaries, not several times the input in float64)."""
+
+    @functools.wraps(body)
+    def kernel(x: Array, *args: Any) -> Array:
+        if x.size <= _FAMILY_BLOCK:
+            return body(x, *args)
+        flat = x.reshape(-1)  # a copy only where x's layout needs one
+        out = np.empty(flat.shape, x.dtype.newbyteorder("="))
+        for start in range(0, flat.size, _FAMILY_BLOCK):
+            out[start : start + _FAMILY_BLOCK] = body(flat[start : start + _FAMILY_BLOCK], *args)
+        return out.reshape(x.shape)
+
+    return kernel
+
+
+_FAMILY_BLOCK = 1 << 15  # 32768 elements: a block's float64 temporaries take a few hundred kB
+
 # The rest of the family: the reference bodies. Their formulas give no warning; rounding a float64
 # result to float32 may overflow to the IEEE answer (selu of float32's largest number is inf).
 # (relu and relu_dash are replaced just below.)
 KERNELS = {
-    **{name: plain(quiet(body, invalid="warn")) for name, body in REFERENCE.items()},
+    **{name: plain(blocked(quiet(body, invalid="warn"))) for name, body in REFERENCE.items()},
     "relu": relu,
     "relu_dash": relu_dash,
+    "elu": ELU[0],
+    "elu_dash": ELU[1],
+    "selu": SELU[0],
+    "selu_dash": SELU[1],
+    "celu": CELU[0],
+    "celu_dash": CELU[1],
 }

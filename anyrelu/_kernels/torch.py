@@ -18,6 +18,8 @@ identity side (``nan_to_num``, one pass). tests/test_autodiff.py checks all of t
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any, NamedTuple
@@ -28,6 +30,7 @@ import torch.autograd.forward_ad as forward_ad
 from .._checks import Array
 from .._reference import CHAIN, REFERENCE
 from .._reference import relu as reference
+from .._reference.rectifiers import SELU_ALPHA, SELU_SCALE
 
 _NATIVE_DTYPES = (torch.float32, torch.float64)  # half types compute in float32: rounding twice
 
@@ -157,8 +160,184 @@ def relu_dash(x: torch.Tensor, leak: Any, max_value: Any, threshold: Any, xp: Mo
     return reference.relu_dash(x, leak, max_value, threshold, xp)
 
 
+# ---------------------------------------------------------------- the rest of the family
+#
+# torch's own kernel where it meets the contract, with its fused backward kernel as the chain rule
+# and f_dash = the chain rule applied to ones (so autograd gives f_dash bit for bit). The test
+# suite holds them to the accuracy bound (elu) or to the reference's bits (hard_sigmoid).
+
+
+def _native_with_derivative(
+    value: Callable[[Array], Array], chain: Callable[[Array, Array], Array]
+) -> Callable[..., Array]:
+    rule = Rule(lambda v, _: value(v), lambda v, t, _: chain(v, t), None)
+
+    def kernel(x: torch.Tensor) -> Array:
+        return Explicit.apply(x, None, rule) if tracked(x) else value(x)
+
+    return kernel
+
+
+def _ones_like(x: torch.Tensor) -> torch.Tensor:
+    return torch.ones((), dtype=x.dtype, device=x.device).expand_as(x)
+
+
+@functools.lru_cache(maxsize=64)
+def _elu_kernels(alpha: float, scale: float, input_scale: float) -> tuple[Callable[..., Array], Callable[..., Array]]:
+    """torch's elu(x, alpha, scale, input_scale) -- scale * x for x > 0, alpha * scale *
+    expm1(input_scale * x) otherwise -- and its derivative: elu_backward, with NaN moved to the
+    identity side (elu_backward's vectorized loop gives NaN there)."""
+
+    def chain(x: torch.Tensor, t: torch.Tensor) -> Array:
+        return torch.ops.aten.elu_backward(t, alpha, scale, input_scale, False, _nan_to(x, 1.0))
+
+    value = _native_with_derivative(lambda v: torch.ops.aten.elu(v, alpha, scale, input_scale), chain)
+    return value, lambda x: chain(x, _ones_like(x))
+
+
+def _elu_family(
+    name: str, parameters: Callable[..., tuple[float, float, float] | None]
+) -> tuple[Callable[..., Array], Callable[..., Array]]:
+    """Kernels for elu, selu or celu: torch's where ``parameters(x, *args)`` gives its
+    (alpha, scale, input_scale), the reference's where it gives None."""
+
+    def value(x: torch.Tensor, *args: Any) -> Array:
+        found = parameters(x, *args[:-1]) if x.is_floating_point() else None
+        return KERNELS_BY_REFERENCE[name](x, *args) if found is None else _elu_kernels(*found)[0](x)
+
+    def dash(x: torch.Tensor, *args: Any) -> Array:
+        found = parameters(x, *args[:-1]) if x.is_floating_point() else None
+        return REFERENCE[f"{name}_dash"](x, *args) if found is None else _elu_kernels(*found)[1](x)
+
+    return value, dash
+
+
+# elu and celu with a positive alpha only: elu(+0.0) would be -0.0 for a negative one. selu not in
+# float64: torch multiplies its two constants there, one ulp off the product rounded once (in
+# float32 that product is float32's lambda*alpha, so the half types and float32 are right).
+ELU = _elu_family("elu", lambda x, alpha: (alpha, 1.0, 1.0) if alpha > 0 else None)
+CELU = _elu_family("celu", lambda x, alpha: (alpha, 1.0, 1 / alpha) if alpha > 0 else None)
+SELU = _elu_family("selu", lambda x: None if x.dtype == torch.float64 else (SELU_ALPHA, SELU_SCALE, 1.0))
+
+
+def _hard_sigmoid_chain(x: torch.Tensor, t: torch.Tensor) -> Array:
+    """t/6 strictly between -3 and 3 and at NaN (moved to 0: hardtanh_backward's vectorized
+    loop sends it to the flat side), 0 elsewhere."""
+    return torch.ops.aten.hardtanh_backward(t * (1 / 6), _nan_to(x, 0.0), -3.0, 3.0)
+
+
+# min(max(x + 3, 0), 6) / 6 is the reference's bits: x + 3 is exact near -3, and where it rounds
+# to 6 just below 3, (x + 3) / 6 is 1 on both pieces.
+_hard_sigmoid = _native_with_derivative(torch.nn.functional.hardsigmoid, _hard_sigmoid_chain)
+
+
+def hard_sigmoid(x: torch.Tensor, xp: ModuleType) -> Array:
+    return _hard_sigmoid(x)
+
+
+def hard_sigmoid_dash(x: torch.Tensor, xp: ModuleType) -> Array:
+    return _hard_sigmoid_chain(x, _ones_like(x))
+
+
+def _value_only(name: str, value: Callable[[Array], Array]) -> Callable[..., Array]:
+    """torch's own kernel for the value, the reference's derivative for every transform."""
+    chain = _times_dash(name)
+
+    def kernel(x: torch.Tensor, *args: Any) -> Array:
+        if not x.is_floating_point():
+            return KERNELS_BY_REFERENCE[name](x, *args)
+        if not tracked(x):
+            return value(x)
+        rule = Rule(lambda v, _: value(v), lambda v, t, _: chain(v, t, *args), None)
+        return Explicit.apply(x, None, rule)
+
+    return kernel
+
+
+# silu and mish: torch's kernels are within the bound, but NaN at -inf (-inf * 0); from x
+# floored at -1000 they give -0.0 there, as the true value is below every subnormal.
+SILU = _value_only("silu", lambda x: torch.nn.functional.silu(torch.clamp(x, min=-1000.0)))
+MISH = _value_only("mish", lambda x: torch.nn.functional.mish(torch.clamp(x, min=-1000.0)))
+
+
+def _working(x: torch.Tensor) -> torch.Tensor:
+    """x in the dtype torch computes it in: half types in float32 (rounded once at the end)."""
+    return x if x.dtype in _NATIVE_DTYPES else x.float()
+
+
+def _gelu_value(x: torch.Tensor) -> Array:
+    """x/2 * erfc(-x/sqrt(2)) with torch's erfc (within 1 ulp), from x floored at -1000 in the
+    factor (-inf * 0 would be NaN). F.gelu's 1 + erf cancels for x < 0."""
+    w = _working(x)
+    y = torch.clamp(w, min=-1000.0).mul_(0.5).mul_(torch.special.erfc(w * (-1 / math.sqrt(2))))
+    return y.to(x.dtype)
+
+
+def _gelu_dash(x: torch.Tensor) -> Array:
+    """Phi(x) + x phi(x), from x clipped to ±64 in x phi(x) (phi underflows beyond 38.6)."""
+    w = _working(x)  # no in-place operations: double backward differentiates this
+    small = torch.clamp(w, -64.0, 64.0)
+    density = torch.exp(small * small * -0.5) * small * (1 / math.sqrt(2 * math.pi))
+    return (torch.special.erfc(w * (-1 / math.sqrt(2))) * 0.5 + density).to(x.dtype)
+
+
+def _softplus(beta: float) -> tuple[Callable[[Array], Array], Callable[[Array], Array]]:
+    """max(x, 0) + log1p(exp(-|beta x|)) / beta and sigmoid(beta x), in torch's own operations
+    (no threshold switch; beta * x may overflow to ±inf, where exp gives 0)."""
+
+    def value(x: torch.Tensor) -> Array:
+        w = _working(x)
+        tail = torch.log1p(torch.exp((w * beta).abs_().neg_()))
+        return (tail if beta == 1 else tail.div_(beta)).add_(torch.clamp(w, min=0.0)).to(x.dtype)
+
+    # the derivative in float64: torch's float32 sigmoid overflows in exp and gives 0 where
+    # sigmoid(beta x) is a float32 subnormal
+    return value, lambda x: torch.sigmoid(x.double() * beta).to(x.dtype)
+
+
+def _native_value_and_dash(name: str, kernels: Callable[..., Any]) -> tuple[Callable[..., Array], Callable[..., Array]]:
+    """Kernels for a function whose value and derivative are torch's own operations (chosen by
+    ``kernels(*parameters)``, None for the reference), with autograd's chain rule t * f_dash."""
+
+    def value(x: torch.Tensor, *args: Any) -> Array:
+        found = kernels(*args[:-1]) if x.is_floating_point() else None
+        if found is None:
+            return KERNELS_BY_REFERENCE[name](x, *args)
+        f, dash = found
+        if not tracked(x):
+            return f(x)
+        return Explicit.apply(x, None, Rule(lambda v, _: f(v), lambda v, t, _: t * dash(v), None))
+
+    def dash(x: torch.Tensor, *args: Any) -> Array:
+        found = kernels(*args[:-1]) if x.is_floating_point() else None
+        return REFERENCE[f"{name}_dash"](x, *args) if found is None else found[1](x)
+
+    return value, dash
+
+
+# gelu's tanh form stays the reference: its float32 derivative needs float64 for the bound.
+GELU = _native_value_and_dash("gelu", lambda approximate: None if approximate else (_gelu_value, _gelu_dash))
+SOFTPLUS = _native_value_and_dash("softplus", functools.lru_cache(maxsize=64)(_softplus))
+
+
+KERNELS_BY_REFERENCE = {name: with_derivative(name, body) for name, body in REFERENCE.items() if "_dash" not in name}
+
 KERNELS: dict[str, Callable[..., Array]] = {
-    **{name: with_derivative(name, body) for name, body in REFERENCE.items() if not name.endswith("_dash")},
+    **KERNELS_BY_REFERENCE,
     "relu": relu,
     "relu_dash": relu_dash,
+    "elu": ELU[0],
+    "elu_dash": ELU[1],
+    "celu": CELU[0],
+    "celu_dash": CELU[1],
+    "selu": SELU[0],
+    "selu_dash": SELU[1],
+    "gelu": GELU[0],
+    "gelu_dash": GELU[1],
+    "softplus": SOFTPLUS[0],
+    "softplus_dash": SOFTPLUS[1],
+    "silu": SILU,
+    "mish": MISH,
+    "hard_sigmoid": hard_sigmoid,
+    "hard_sigmoid_dash": hard_sigmoid_dash,
 }
