@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from anyrelu import leaky_relu, relu, relu6, relu6_dash, relu_dash
@@ -38,3 +39,30 @@ def test_torch_meta_device_gives_shape_and_dtype_without_data(function, dtype):
     assert y.device.type == "meta"
     assert y.shape == x.shape and y.dtype == x.dtype
     assert function(x.requires_grad_(True)).device.type == "meta"
+
+
+FAMILY = ["elu", "selu", "celu", "gelu", "silu", "softplus", "mish", "hard_sigmoid", "hard_swish", "squareplus"]
+
+
+@pytest.mark.parametrize("name", FAMILY)
+def test_the_rest_of_the_family_keeps_a_non_default_device(name):
+    strict = pytest.importorskip("array_api_strict", reason="array-api-strict is not installed")
+    import anyrelu
+
+    device = strict.Device("device1")
+    x = strict.asarray([-np.inf, -1.0, 0.0, 2.0], device=device)
+    for function in (getattr(anyrelu, name), getattr(anyrelu, f"{name}_dash")):
+        assert function(x).device == device
+
+
+@pytest.mark.parametrize("name", FAMILY)
+def test_the_rest_of_the_family_on_torch_meta_gives_shape_and_dtype(name):
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    import anyrelu
+
+    for dtype in (torch.float16, torch.float32, torch.float64):
+        x = torch.empty((3, 4), dtype=dtype, device="meta")
+        for function in (getattr(anyrelu, name), getattr(anyrelu, f"{name}_dash")):
+            y = function(x)
+            assert y.device.type == "meta" and y.shape == x.shape and y.dtype == x.dtype
+        assert getattr(anyrelu, name)(x.requires_grad_(True)).device.type == "meta"
