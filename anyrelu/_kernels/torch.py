@@ -14,6 +14,11 @@ float32/float64 the chain rule is torch's fused backward kernel where one tests 
 sides: ``threshold_backward`` tests ``x <= 0`` (NaN included); ``leaky_relu_backward`` and
 ``hardtanh_backward`` put NaN on the wrong side, so they get x with NaN moved to a point of the
 identity side (``nan_to_num``, one pass). tests/test_autodiff.py checks all of them, bit for bit.
+
+The rest of the family: torch's own kernels where the accuracy tests hold them to the bound
+(``elu`` for ELU, SELU and CELU with ``elu_backward``; ``hardsigmoid`` with
+``hardtanh_backward``; ``silu`` and ``mish`` values; GELU and softplus in torch's operations),
+the reference bodies (float32 in float64) otherwise; derivatives through ``Explicit`` alike.
 """
 
 from __future__ import annotations
