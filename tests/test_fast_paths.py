@@ -122,7 +122,14 @@ def test_dask_blocks_give_numpy_bits_and_one_task_per_chunk(leak, max_value):
 
 
 class TestGpu:
-    """CuPy's ElementwiseKernels against the reference (on a CUDA device only)."""
+    """CuPy's kernels against the reference (on a CUDA device only)."""
+
+    def test_the_wide_kernels_compile(self, cupy):
+        from anyrelu._kernels.cupy import _wide, _wide_module
+
+        assert _wide_module() is not None, "CuPy could not compile the wide kernels"
+        x = cupy.zeros(1024, dtype=cupy.float32)
+        assert _wide("anyrelu_relu_wide", x) is not None and _wide("anyrelu_relu_wide", x[1:]) is None
 
     @pytest.fixture(autouse=True)
     def cupy(self):
@@ -138,14 +145,16 @@ class TestGpu:
     @pytest.mark.parametrize("leak", LEAKS)
     @pytest.mark.parametrize("max_value", CAPS)
     def test_cupy_kernels_are_the_reference(self, cupy, dtype, leak, max_value):
-        import array_api_compat.cupy as cx
-
+        """Against the reference run by NumPy on the host: CuPy's own ufuncs flush float32 subnormals."""
         if dtype == "int32" and leak != int(leak):
             pytest.skip("integer x takes integer leaks only")
-        data = cupy.asarray(_random_data(dtype))
-        for x in (data, data[1:258], data[::3]):
+        data = cupy.asarray(_random_data(dtype))  # specials, subnormals and random bits
+        # data: the wide kernel (float32/64); data[1:258]: unaligned and data[::3]: strided, the
+        # ElementwiseKernel; data[:4097]: a wide kernel with a tail
+        for x in (data, data[1:258], data[::3], data[:4097]):
             for function, body in ((relu, reference.relu), (relu_dash, reference.relu_dash)):
-                _same_bits(function(x, leak, max_value=max_value).get(), body(x, leak, max_value, 0, cx).get())
+                expected = _reference_numpy(body, x.get(), leak, max_value)
+                _same_bits(function(x, leak, max_value=max_value).get(), expected)
 
 
 def test_dask_leak_array_with_other_chunks_is_aligned_to_x():

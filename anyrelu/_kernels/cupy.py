@@ -1,5 +1,17 @@
-"""CuPy kernels: one-pass ``ElementwiseKernel``s for relu and relu_dash with a number leak; the
-reference bodies otherwise. Compiled without fast-math, so NaN and -0.0 follow IEEE."""
+"""CuPy kernels for relu and relu_dash with a number leak, one pass each; the reference bodies
+otherwise. A C-contiguous, 16-byte-aligned float32 or float64 array runs ``WIDE``, which
+reads and writes 16 bytes per thread (what HBM needs to reach its bandwidth); any other layout
+runs an ``ElementwiseKernel`` of the same body.
+
+CuPy compiles every kernel with flush-to-zero (``-ftz=true``), which an ``options=`` override does
+not undo: a float32 compare or product then reads a subnormal as 0 and writes a subnormal result
+as 0. So the float32 kernels compare through the bits and multiply in float64 (exact for two
+float32s), widening and narrowing through the bits too, so that subnormals follow IEEE
+(docs/conventions.md, platform notes). float16 (computed through float32 by CuPy, so never
+subnormal there), float64 and integers are not flushed and use plain compares. ``PREAMBLE`` is
+valid C++ as well as CUDA: tests/test_gpu_kernels.py compiles it with the host's C++ compiler and
+runs it with the CPU's flush-to-zero and denormals-are-zero modes on.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +22,153 @@ from typing import Any
 from .._checks import Array
 from .._reference import relu as reference
 
+PREAMBLE = r"""
+// x <= 0, read off the bits: +0.0, or the sign bit set and not NaN.
+__device__ inline bool anyrelu_le_zero(float x) {
+    int b = __float_as_int(x);
+    return b == 0 || (b < 0 && (b & 0x7fffffff) <= 0x7f800000);
+}
+template <typename T> __device__ inline bool anyrelu_le_zero(T x) { return x <= (T)0.0f; }
+
+// x >= cap for a cap > 0: as integers, the bits of non-negative floats are in the floats' order.
+__device__ inline bool anyrelu_ge_cap(float x, float cap) {
+    int b = __float_as_int(x);
+    return b >= __float_as_int(cap) && b <= 0x7f800000;
+}
+template <typename T> __device__ inline bool anyrelu_ge_cap(T x, T cap) { return x >= cap; }
+
+// float -> double, exact also for a subnormal x (a conversion would flush it).
+__device__ inline double anyrelu_widen(float x) {
+    int b = __float_as_int(x);
+    if ((b & 0x7f800000) != 0) return (double)x;
+    double m = ldexp((double)(b & 0x7fffff), -149);
+    return b < 0 ? -m : m;
+}
+
+// double -> float, rounded once to nearest even, also where the result is subnormal.
+__device__ inline float anyrelu_narrow(double p) {
+    if (!(fabs(p) < ldexp(1.0, -126))) return (float)p;  // normal, inf or NaN
+    unsigned int m = (unsigned int)rint(ldexp(fabs(p), 149));  // 2^23 rounds up to FLT_MIN's bits
+    return __int_as_float((int)(m | (signbit(p) ? 0x80000000u : 0u)));
+}
+
+// leak * x as IEEE float32 gives it: the float64 product of two floats is exact.
+__device__ inline float anyrelu_times(float leak, float x) {
+    return anyrelu_narrow(anyrelu_widen(leak) * anyrelu_widen(x));
+}
+template <typename T> __device__ inline T anyrelu_times(T leak, T x) { return (T)(leak * x); }
+"""
+
+RELU = """
+if (capped && anyrelu_ge_cap(x, cap)) { y = cap; }
+else if (anyrelu_le_zero(x)) { y = zero_slope ? (T)0.0f : anyrelu_times(leak, x); }
+else { y = x; }
+"""
+RELU_DASH = "y = (capped && anyrelu_ge_cap(x, cap)) ? (T)0.0f : (anyrelu_le_zero(x) ? leak : (T)1.0f);"
+# relu's chain rule applied to t (autograd's backward): the sides select, so a zero slope gives
+# +0.0 whatever t is, as the reference's relu_chain does.
+RELU_CHAIN = """
+if (capped && anyrelu_ge_cap(x, cap)) { y = (T)0.0f; }
+else if (anyrelu_le_zero(x)) { y = zero_slope ? (T)0.0f : anyrelu_times(leak, t); }
+else { y = t; }
+"""
+
+# Each thread loads 16 bytes (W elements), applies the body to each and stores 16 bytes; a
+# grid-stride loop covers the packs, and the first n % W threads of the grid the elements after them.
+WIDE = r"""
+template <typename T> struct alignas(16) anyrelu_pack { T v[16 / sizeof(T)]; };
+
+template <typename T>
+__global__ void NAME(const T* __restrict__ xs, T* __restrict__ ys, long long n, T leak, T cap, PARAMS) {
+    const int W = 16 / sizeof(T);
+    const long long packs = n / W, start = blockIdx.x * (long long)blockDim.x + threadIdx.x;
+    const long long stride = (long long)gridDim.x * blockDim.x;
+    const anyrelu_pack<T>* in = reinterpret_cast<const anyrelu_pack<T>*>(xs);
+    anyrelu_pack<T>* out = reinterpret_cast<anyrelu_pack<T>*>(ys);
+    for (long long i = start; i < packs; i += stride) {
+        const anyrelu_pack<T> p = in[i];
+        anyrelu_pack<T> q;
+#pragma unroll
+        for (int k = 0; k < W; ++k) {
+            const T x = p.v[k];
+            T y;
+            BODY
+            q.v[k] = y;
+        }
+        out[i] = q;
+    }
+    if (packs * W + start < n) {
+        const T x = xs[packs * W + start];
+        T y;
+        BODY
+        ys[packs * W + start] = y;
+    }
+}
+"""
+
+
+def wide_source() -> str:
+    """The two wide kernels, anyrelu_relu_wide<T> and anyrelu_relu_dash_wide<T>, after PREAMBLE."""
+    relu = WIDE.replace("NAME", "anyrelu_relu_wide").replace("PARAMS", "bool zero_slope, bool capped")
+    dash = WIDE.replace("NAME", "anyrelu_relu_dash_wide").replace("PARAMS", "bool capped")
+    pack = relu.index("template <typename T>\n__global__")  # the pack struct once
+    return PREAMBLE + relu.replace("BODY", RELU) + dash[pack:].replace("BODY", RELU_DASH)
+
+
+WIDE_TYPES = {"float32": "float", "float64": "double"}  # float16 keeps the ElementwiseKernel
+THREADS = 256
+
 
 def relu(x: Array, leak: Any, max_value: Any, threshold: Any, xp: ModuleType) -> Array:
     if type(leak) not in (float, int) or threshold != 0:
         return reference.relu(x, leak, max_value, threshold, xp)
-    return _compiled()[0](x, leak, _cap(max_value), leak == 0, max_value is not None)
+    flags = (leak == 0, max_value is not None)
+    wide = _wide("anyrelu_relu_wide", x)
+    if wide is None:
+        return _compiled()[0](x, leak, _cap(max_value), *flags)
+    return _launch(wide, x, leak, max_value, flags)
 
 
 def relu_dash(x: Array, leak: Any, max_value: Any, threshold: Any, xp: ModuleType) -> Array:
     if type(leak) not in (float, int) or threshold != 0:
         return reference.relu_dash(x, leak, max_value, threshold, xp)
-    return _compiled()[1](x, leak, _cap(max_value), max_value is not None)
+    flags = (max_value is not None,)
+    wide = _wide("anyrelu_relu_dash_wide", x)
+    if wide is None:
+        return _compiled()[1](x, leak, _cap(max_value), *flags)
+    return _launch(wide, x, leak, max_value, flags)
+
+
+def relu_chain(x: Array, t: Array, leak: Any, max_value: Any) -> Array:
+    """relu's derivative at x applied to t, in one pass (torch CUDA's backward, through DLPack)."""
+    return _compiled()[2](x, t, leak, _cap(max_value), leak == 0, max_value is not None)
+
+
+def _wide(name: str, x: Array) -> Any:
+    """The wide kernel for x, or None where x's layout or dtype needs the ElementwiseKernel."""
+    ctype = WIDE_TYPES.get(x.dtype.name)
+    if ctype is None or not x.flags.c_contiguous or x.data.ptr % 16 or x.size == 0:
+        return None
+    module = _wide_module()
+    return None if module is None else module.get_function(f"{name}<{ctype}>")
+
+
+def grid(n: int, itemsize: int) -> int:
+    """Blocks of THREADS threads for n elements: a thread per 16 bytes, at most 2^20 blocks (a
+    grid-stride loop covers the rest)."""
+    packs = n // (16 // itemsize)
+    return max(1, min(-(-packs // THREADS), 1 << 20))
+
+
+def _launch(kernel: Any, x: Array, leak: Any, max_value: Any, flags: tuple[bool, ...]) -> Array:
+    import cupy
+    import numpy as np
+
+    y = cupy.empty_like(x)  # C-contiguous and aligned, as x is
+    blocks = grid(x.size, x.itemsize)
+    numbers = (x.dtype.type(leak), x.dtype.type(_cap(max_value)), *map(np.bool_, flags))
+    kernel((blocks,), (THREADS,), (x, y, np.int64(x.size), *numbers))
+    return y
 
 
 def _cap(max_value: Any) -> Any:
@@ -28,27 +176,40 @@ def _cap(max_value: Any) -> Any:
 
 
 @functools.cache
-def _compiled() -> tuple[Any, Any]:
+def _compiled() -> tuple[Any, Any, Any]:
     """Constants go through float ((T)0.0f), which CuPy's float16 accepts."""
     import cupy
 
     relu = cupy.ElementwiseKernel(
-        "T x, T leak, T cap, bool zero_slope, bool capped",
-        "T y",
-        """
-        if (capped && x >= cap) { y = cap; }
-        else if (x <= (T)0.0f) { y = zero_slope ? (T)0.0f : (T)(leak * x); }
-        else { y = x; }
-        """,
-        "anyrelu_relu",
+        "T x, T leak, T cap, bool zero_slope, bool capped", "T y", RELU, "anyrelu_relu", preamble=PREAMBLE
     )
     relu_dash = cupy.ElementwiseKernel(
-        "T x, T leak, T cap, bool capped",
-        "T y",
-        "y = (capped && x >= cap) ? (T)0.0f : ((x <= (T)0.0f) ? leak : (T)1.0f);",
-        "anyrelu_relu_dash",
+        "T x, T leak, T cap, bool capped", "T y", RELU_DASH, "anyrelu_relu_dash", preamble=PREAMBLE
     )
-    return relu, relu_dash
+    chain = cupy.ElementwiseKernel(
+        "T x, T t, T leak, T cap, bool zero_slope, bool capped",
+        "T y",
+        RELU_CHAIN,
+        "anyrelu_relu_chain",
+        preamble=PREAMBLE,
+    )
+    return relu, relu_dash, chain
+
+
+@functools.cache
+def _wide_module() -> Any:
+    """The wide kernels for float and double; None (the ElementwiseKernel everywhere) where this
+    CUDA toolkit cannot compile them -- tests/test_devices.py fails on a GPU if so."""
+    import cupy
+
+    names = [f"{kernel}<{ctype}>" for kernel in ("anyrelu_relu_wide", "anyrelu_relu_dash_wide")
+             for ctype in WIDE_TYPES.values()]  # fmt: skip
+    module = cupy.RawModule(code=wide_source(), options=("-std=c++14",), name_expressions=names)
+    try:
+        module.compile()
+    except cupy.cuda.compiler.CompileException:
+        return None
+    return module
 
 
 KERNELS = {"relu": relu, "relu_dash": relu_dash}

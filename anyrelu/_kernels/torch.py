@@ -2,7 +2,9 @@
 
 Values: torch's own kernels where they give the reference's bits -- ``threshold`` (x <= 0 ->
 +0.0, NaN kept; ``torch.relu`` gives -0.0 at -0.0) then ``clamp_max_`` for a cap, and
-``leaky_relu`` -- on float32/float64 with a number leak; the reference body otherwise.
+``leaky_relu`` -- on float32/float64 with a number leak; the reference body otherwise. On a CUDA
+device with CuPy installed, relu, relu_dash and relu's backward run anyrelu's one-pass CuPy
+kernels on the tensor's memory instead (the "CUDA, through CuPy" section below).
 
 Derivatives: whenever autograd can see the call (x or an array leak requires grad, a
 ``torch.func`` transform wraps x, or a forward-mode dual level is open), the value goes through
@@ -36,6 +38,7 @@ from .._checks import Array
 from .._reference import CHAIN, REFERENCE
 from .._reference import relu as reference
 from .._reference.rectifiers import SELU_ALPHA, SELU_SCALE
+from . import cupy as cupy_kernels
 
 _NATIVE_DTYPES = (torch.float32, torch.float64)  # half types compute in float32: rounding twice
 
@@ -133,9 +136,12 @@ def relu(x: torch.Tensor, leak: Any, max_value: Any, threshold: Any, xp: ModuleT
 
 
 def _native(x: torch.Tensor, leak: Any, max_value: Any, threshold: Any) -> Callable[[Array], Array] | None:
-    """torch's own kernel for this call, where it gives the reference's bits; else None."""
+    """torch's own kernel for this call, where it gives the reference's bits; else None. On a CUDA
+    device with CuPy installed, anyrelu's one-pass CuPy kernel instead (see ``_on_cupy``)."""
     if type(leak) not in (float, int) or x.dtype not in _NATIVE_DTYPES or threshold != 0:
         return None
+    if _on_cupy(x):
+        return lambda v: _via_cupy(lambda xp, c: cupy_kernels.relu(c, leak, max_value, 0, xp), v)
     if leak == 0:  # x <= 0 -> +0.0, NaN is not <= 0 and stays (clamp and relu give -0.0 at -0.0)
         if max_value is None:
             return lambda v: torch.threshold(v, 0.0, 0.0)
@@ -148,7 +154,19 @@ def _native(x: torch.Tensor, leak: Any, max_value: Any, threshold: Any) -> Calla
 
 
 def _native_chain(leak: float, max_value: float | None) -> Callable[[Array, Array, Any], Array]:
-    """torch's fused backward kernel for relu's chain rule (see the module's docstring)."""
+    """torch's fused backward kernel for relu's chain rule (see the module's docstring); on CUDA
+    with CuPy, anyrelu's one-pass chain kernel."""
+    host = _host_chain(leak, max_value)
+
+    def chain(x: torch.Tensor, t: torch.Tensor, lk: Any) -> Array:
+        if _on_cupy(x) and _on_cupy(t):
+            return _via_cupy(lambda _, cx, ct: cupy_kernels.relu_chain(cx, ct, leak, max_value), x, t)
+        return host(x, t, lk)
+
+    return chain
+
+
+def _host_chain(leak: float, max_value: float | None) -> Callable[[Array, Array, Any], Array]:
     if max_value is not None:
         inside = min(1.0, max_value / 2)  # a point strictly between 0 and the cap
         return lambda x, t, _: torch.ops.aten.hardtanh_backward(t, _nan_to(x, inside), 0.0, float(max_value))
@@ -162,7 +180,41 @@ def _nan_to(x: torch.Tensor, inside: float) -> torch.Tensor:
 
 
 def relu_dash(x: torch.Tensor, leak: Any, max_value: Any, threshold: Any, xp: ModuleType) -> Array:
+    if type(leak) in (float, int) and threshold == 0 and x.dtype in _NATIVE_DTYPES and _on_cupy(x):
+        return _via_cupy(lambda xp, c: cupy_kernels.relu_dash(c, leak, max_value, 0, xp), x)
     return reference.relu_dash(x, leak, max_value, threshold, xp)
+
+
+# ---------------------------------------------------------------- CUDA, through CuPy
+#
+# torch has no single-pass kernel for relu6's contract (+0.0 at -0.0) nor for relu_dash; on a CUDA
+# device anyrelu runs its CuPy kernels (_kernels/cupy.py) on the tensor's memory, shared through
+# DLPack with no copy, on torch's current stream. Inside a torch.func transform the tensors are
+# wrapped (batched, dual) and DLPack cannot see them: torch's own kernels run there.
+
+
+@functools.cache
+def _cupy_ready() -> bool:
+    try:
+        import cupy
+
+        return bool(cupy.cuda.runtime.getDeviceCount() > 0)
+    except Exception:  # not installed, or no driver (CUDARuntimeError)
+        return False
+
+
+def _on_cupy(x: torch.Tensor) -> bool:
+    return bool(x.is_cuda and _cupy_ready() and not torch._C._functorch.is_functorch_wrapped_tensor(x))
+
+
+def _via_cupy(run: Callable[..., Any], *tensors: torch.Tensor) -> torch.Tensor:
+    import array_api_compat.cupy as xp
+    import cupy
+
+    device = tensors[0].device
+    with cupy.cuda.Device(device.index), cupy.cuda.ExternalStream(torch.cuda.current_stream(device).cuda_stream):
+        result = run(xp, *(cupy.from_dlpack(t.detach()) for t in tensors))
+    return torch.utils.dlpack.from_dlpack(result)
 
 
 # ---------------------------------------------------------------- the rest of the family
