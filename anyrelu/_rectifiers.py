@@ -104,7 +104,30 @@ def elu_dash(x: Array, /, alpha: float = 1.0, *, xp: ModuleType | None = None) -
     ``elu_dash(0) == alpha``: 0 is on the lower piece. Computed as ``alpha * exp(x)``, not
     ``expm1(x) + 1``, so the tail (x < -17 in float32) is not lost.
 
-    Parameters and errors are those of :func:`elu`.
+    Parameters
+    ----------
+    x : array
+        A real floating array, from any array-API library.
+    alpha : float, default 1.0
+        The value at -inf is -alpha: a finite number, not 0.
+    xp : array namespace, optional
+        x's namespace: the library's own module or array-api-compat's wrapper of it.
+
+    Returns
+    -------
+    array
+        The derivative of :func:`elu` at each element: same dtype, shape, device and library as x.
+
+    Raises
+    ------
+    TypeError
+        x is not a floating array (integer x: convert it first); alpha is not a real number.
+    ValueError
+        alpha is 0, not finite, or does not fit x's dtype.
+
+    See Also
+    --------
+    elu : the function.
 
     Examples
     --------
@@ -174,6 +197,27 @@ def selu_dash(x: Array, /, *, xp: ModuleType | None = None) -> Array:
 
     ``selu_dash(0) == λα``. Errors are those of :func:`selu`.
 
+    Parameters
+    ----------
+    x : array
+        A real floating array.
+    xp : array namespace, optional
+        x's namespace.
+
+    Returns
+    -------
+    array
+        The derivative of :func:`selu` at each element: same dtype, shape, device and library as x.
+
+    Raises
+    ------
+    TypeError
+        x is not a floating array.
+
+    See Also
+    --------
+    selu : the function.
+
     Examples
     --------
     >>> import numpy as np
@@ -239,7 +283,32 @@ def celu_dash(x: Array, /, alpha: float = 1.0, *, xp: ModuleType | None = None) 
             1, & \text{otherwise (including NaN)}
         \end{cases}
 
-    ``celu_dash(0) == 1``. Parameters and errors are those of :func:`celu`.
+    ``celu_dash(0) == 1``.
+
+    Parameters
+    ----------
+    x : array
+        A real floating array.
+    alpha : float, default 1.0
+        A finite number > 0; ``celu(-inf) == -alpha``.
+    xp : array namespace, optional
+        x's namespace.
+
+    Returns
+    -------
+    array
+        The derivative of :func:`celu` at each element: same dtype, shape, device and library as x.
+
+    Raises
+    ------
+    TypeError
+        x is not a floating array; alpha is not a real number.
+    ValueError
+        alpha is not a finite number > 0 in x's dtype.
+
+    See Also
+    --------
+    celu : the function.
 
     Examples
     --------
@@ -307,7 +376,28 @@ def gelu_dash(x: Array, /, *, approximate: bool = False, xp: ModuleType | None =
         \qquad \text{or, with } \texttt{approximate=True},\qquad
         s + 2x\,u'\,s(1 - s), \quad s = \sigma(2u)
 
-    Parameters and errors are those of :func:`gelu`.
+    Parameters
+    ----------
+    x : array
+        A real floating array.
+    approximate : bool, default False
+        Use the tanh form.
+    xp : array namespace, optional
+        x's namespace.
+
+    Returns
+    -------
+    array
+        The derivative of :func:`gelu` at each element: same dtype, shape, device and library as x.
+
+    Raises
+    ------
+    TypeError
+        x is not a floating array; approximate is not a bool.
+
+    See Also
+    --------
+    gelu : the function.
 
     Examples
     --------
@@ -368,6 +458,27 @@ def silu_dash(x: Array, /, *, xp: ModuleType | None = None) -> Array:
         \mathrm{silu}'(x) = \sigma(x) \, \bigl(1 + x\,(1 - \sigma(x))\bigr)
 
     Errors are those of :func:`silu`.
+
+    Parameters
+    ----------
+    x : array
+        A real floating array.
+    xp : array namespace, optional
+        x's namespace.
+
+    Returns
+    -------
+    array
+        The derivative of :func:`silu` at each element: same dtype, shape, device and library as x.
+
+    Raises
+    ------
+    TypeError
+        x is not a floating array.
+
+    See Also
+    --------
+    silu : the function.
 
     Examples
     --------
@@ -432,7 +543,30 @@ def softplus_dash(x: Array, /, *, beta: float = 1.0, xp: ModuleType | None = Non
 
         \mathrm{softplus}'(x) = \sigma(\beta x) = \frac{1}{1 + e^{-\beta x}}
 
-    Parameters and errors are those of :func:`softplus`.
+    Parameters
+    ----------
+    x : array
+        A real floating array.
+    beta : float, default 1.0
+        A finite number > 0.
+    xp : array namespace, optional
+        x's namespace.
+
+    Returns
+    -------
+    array
+        The derivative of :func:`softplus` at each element: same dtype, shape, device and library as x.
+
+    Raises
+    ------
+    TypeError
+        x is not a floating array; beta is not a real number.
+    ValueError
+        beta is not a finite number > 0 in x's dtype.
+
+    See Also
+    --------
+    softplus : the function.
 
     Examples
     --------
@@ -494,6 +628,27 @@ def mish_dash(x: Array, /, *, xp: ModuleType | None = None) -> Array:
         \qquad \mathrm{sp}(x) = \log(1 + e^x)
 
     Errors are those of :func:`mish`.
+
+    Parameters
+    ----------
+    x : array
+        A real floating array.
+    xp : array namespace, optional
+        x's namespace.
+
+    Returns
+    -------
+    array
+        The derivative of :func:`mish` at each element: same dtype, shape, device and library as x.
+
+    Raises
+    ------
+    TypeError
+        x is not a floating array.
+
+    See Also
+    --------
+    mish : the function.
 
     Examples
     --------
@@ -561,6 +716,27 @@ def hard_sigmoid_dash(x: Array, /, *, xp: ModuleType | None = None) -> Array:
 
     1/6 is rounded to x's dtype (PyTorch gives float32's 1/6 in float64). Errors are those of
     :func:`hard_sigmoid`.
+
+    Parameters
+    ----------
+    x : array
+        A real floating array.
+    xp : array namespace, optional
+        x's namespace.
+
+    Returns
+    -------
+    array
+        The derivative of :func:`hard_sigmoid` at each element: same dtype, shape, device and library as x.
+
+    Raises
+    ------
+    TypeError
+        x is not a floating array.
+
+    See Also
+    --------
+    hard_sigmoid : the function.
 
     Examples
     --------
@@ -631,6 +807,27 @@ def hard_swish_dash(x: Array, /, *, xp: ModuleType | None = None) -> Array:
     ``hard_swish_dash(-3) == 0`` and ``hard_swish_dash(3) == 1``: each kink belongs to its outer
     piece. Errors are those of :func:`hard_swish`.
 
+    Parameters
+    ----------
+    x : array
+        A real floating array.
+    xp : array namespace, optional
+        x's namespace.
+
+    Returns
+    -------
+    array
+        The derivative of :func:`hard_swish` at each element: same dtype, shape, device and library as x.
+
+    Raises
+    ------
+    TypeError
+        x is not a floating array.
+
+    See Also
+    --------
+    hard_swish : the function.
+
     Examples
     --------
     >>> import numpy as np
@@ -694,7 +891,30 @@ def squareplus_dash(x: Array, /, *, b: float = 4.0, xp: ModuleType | None = None
 
         \mathrm{squareplus}'(x) = \frac{1}{2}\left(1 + \frac{x}{\sqrt{x^2 + b}}\right)
 
-    Parameters and errors are those of :func:`squareplus`.
+    Parameters
+    ----------
+    x : array
+        A real floating array.
+    b : float, default 4.0
+        A finite number > 0; ``squareplus(0) == sqrt(b) / 2``.
+    xp : array namespace, optional
+        x's namespace.
+
+    Returns
+    -------
+    array
+        The derivative of :func:`squareplus` at each element: same dtype, shape, device and library as x.
+
+    Raises
+    ------
+    TypeError
+        x is not a floating array; b is not a real number.
+    ValueError
+        b is not a finite number > 0 in x's dtype.
+
+    See Also
+    --------
+    squareplus : the function.
 
     Examples
     --------

@@ -50,11 +50,12 @@ def relu(
             \mathrm{leak} \cdot (x - t), & x \le t \\
             x, & \text{otherwise (including NaN)}
         \end{cases}
-        \qquad (t = \mathrm{threshold}, \text{ by default } 0)
 
-    A zero leak gives exactly ``+0.0`` for every ``x <= threshold``, ``-0.0`` and ``-inf``
-    included. A non-zero leak gives ``leak * x`` with IEEE semantics, computed in x's dtype
-    (``relu(-inf, 0.1) == -inf``, ``relu(-0.0, 0.1) == -0.0``). ``relu(nan) == nan``.
+    with :math:`t` the ``threshold`` (by default 0). A zero leak gives exactly ``+0.0`` for every
+    ``x <= threshold``, ``-0.0`` and ``-inf`` included. A non-zero leak gives ``leak * x`` with
+    IEEE semantics, computed in x's dtype (``relu(-inf, 0.1) == -inf``,
+    ``relu(-0.0, 0.1) == -0.0``). ``relu(nan) == nan``. Numbers (``leak``, ``max_value``,
+    ``threshold``) are rounded once to x's dtype.
 
     Parameters
     ----------
@@ -71,8 +72,6 @@ def relu(
         ``x <= threshold`` gives ``leak * (x - threshold)``.
     xp : array namespace, optional
         x's namespace: the library's own module or array-api-compat's wrapper of it.
-
-    Numbers (``leak``, ``max_value``, ``threshold``) are rounded once to x's dtype.
 
     Returns
     -------
@@ -157,6 +156,10 @@ def relu_dash(
     TypeError, ValueError
         As :func:`relu`.
 
+    See Also
+    --------
+    relu : the function.
+
     Examples
     --------
     >>> import numpy as np
@@ -177,6 +180,32 @@ def leaky_relu(x: Array, /, leak: float | Array = 0.01, *, xp: ModuleType | None
         \mathrm{leaky\_relu}(x) = \begin{cases} \mathrm{leak} \cdot x, & x \le 0 \\
         x, & \text{otherwise} \end{cases}
 
+    Parameters
+    ----------
+    x : array
+        Input array of a real floating or integer dtype, from any array-API library.
+    leak : float or array, default 0.01
+        Slope on the leak side: a finite real number, or an array from x's library that
+        broadcasts to x's shape (PReLU).
+    xp : array namespace, optional
+        x's namespace: the library's own module or array-api-compat's wrapper of it.
+
+    Returns
+    -------
+    array
+        Same dtype, shape, device and library as x.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`relu`: x is not a real array, or a parameter is not a finite number or an
+        array leak that fits x.
+
+    See Also
+    --------
+    leaky_relu_dash : the derivative.
+    relu : the general form (cap, threshold).
+
     Examples
     --------
     >>> import numpy as np
@@ -194,6 +223,31 @@ def leaky_relu_dash(x: Array, /, leak: float | Array = 0.01, *, xp: ModuleType |
 
         \mathrm{leaky\_relu}'(x) = \begin{cases} \mathrm{leak}, & x \le 0 \\
         1, & \text{otherwise} \end{cases}
+
+    Parameters
+    ----------
+    x : array
+        Input array of a real floating or integer dtype, from any array-API library.
+    leak : float or array, default 0.01
+        Slope on the leak side: a finite real number, or an array from x's library that
+        broadcasts to x's shape (PReLU).
+    xp : array namespace, optional
+        x's namespace: the library's own module or array-api-compat's wrapper of it.
+
+    Returns
+    -------
+    array
+        The derivative at each element: same dtype, shape, device and library as x.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`relu`: x is not a real array, or a parameter is not a finite number or an
+        array leak that fits x.
+
+    See Also
+    --------
+    leaky_relu : the function.
 
     Examples
     --------
@@ -213,6 +267,29 @@ def relu6(x: Array, /, *, xp: ModuleType | None = None) -> Array:
         \mathrm{relu6}(x) = \begin{cases} 0, & x \le 0 \\ 6, & x \ge 6 \\
         x, & \text{otherwise} \end{cases}
 
+    Parameters
+    ----------
+    x : array
+        Input array of a real floating or integer dtype, from any array-API library.
+    xp : array namespace, optional
+        x's namespace: the library's own module or array-api-compat's wrapper of it.
+
+    Returns
+    -------
+    array
+        Same dtype, shape, device and library as x.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`relu`: x is not a real array, or a parameter is not a finite number or an
+        array leak that fits x.
+
+    See Also
+    --------
+    relu6_dash : the derivative.
+    relu : ``relu(x, max_value=m)`` caps at any m > 0.
+
     Examples
     --------
     >>> import numpy as np
@@ -230,6 +307,28 @@ def relu6_dash(x: Array, /, *, xp: ModuleType | None = None) -> Array:
 
         \mathrm{relu6}'(x) = \begin{cases} 0, & x \le 0 \text{ or } x \ge 6 \\
         1, & \text{otherwise} \end{cases}
+
+    Parameters
+    ----------
+    x : array
+        Input array of a real floating or integer dtype, from any array-API library.
+    xp : array namespace, optional
+        x's namespace: the library's own module or array-api-compat's wrapper of it.
+
+    Returns
+    -------
+    array
+        The derivative at each element: same dtype, shape, device and library as x.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`relu`: x is not a real array, or a parameter is not a finite number or an
+        array leak that fits x.
+
+    See Also
+    --------
+    relu6 : the function.
 
     Examples
     --------

@@ -13,8 +13,11 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # serves MathJax from _static: the math renders with no network
+    "sphinx_copybutton",
     "matplotlib.sphinxext.plot_directive",
 ]
+add_function_parentheses = False  # {func}`~anyrelu.relu` reads "relu", as the text around it does
 myst_enable_extensions = ["colon_fence", "dollarmath"]
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 exclude_patterns = ["_build"]

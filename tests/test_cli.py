@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -20,14 +21,34 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_demo_shows_both_seed_examples_on_every_available_backend():
     result = _run()
     assert result.returncode == 0, result.stderr
-    out = result.stdout
+    out, _, edges = result.stdout.partition("At -0.0, -inf, NaN and inf")
     for call in ("relu(x)", "relu_dash(x)", "relu(x, leak = 0.1)", "relu_dash(x, leak = 0.1)"):
         assert f"{call}  -- " in out
     assert "BACKENDS DISAGREE" not in out
     assert out.count("all backends agree") == 4
-    assert re.search(r"^Available: numpy", out, re.M)
-    assert "-0 " not in out and not re.search(r"-0(\s|$)", out), "no negative zeros in the output"
+    assert re.search(r"^Available: numpy", edges, re.M)
+    assert "-0 " not in out and not re.search(r"-0(\s|$)", out), "no negative zeros in the lesson's examples"
     assert "-0.05" in out and "50.2" in out
+
+
+def test_demo_shows_the_lesson_beside_each_backend_at_the_special_values():
+    edges = _run().stdout.partition("At -0.0, -inf, NaN and inf")[2]
+    relu_table, dash_table = (block.splitlines() for block in edges.split("\n\n")[1:3])
+    header = relu_table[1].split("|")[1].split()
+    assert header[0] == "lesson" and "numpy" in header
+    rows = {line.split("|")[0].strip(): line.split("|")[1].split() for line in relu_table[2:]}
+    assert rows["-0.0"][0] == "-0.0" and set(rows["-0.0"][1:]) == {"0.0"}  # the lesson keeps the sign
+    assert rows["-inf"][0] == "nan" and set(rows["-inf"][1:]) == {"0.0"}  # the lesson's 0 * -inf
+    assert set(rows["nan"]) == {"nan"}
+    dtypes = {line.split("|")[0].strip(): line.split("|")[1].split() for line in dash_table[2:]}["dtype"]
+    assert dtypes[0] == "int64" and "int64" not in dtypes[1:]
+
+
+def test_version_prints_the_package_version():
+    from anyrelu import __version__
+
+    result = _run("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"anyrelu {__version__}"
 
 
 def test_demo_names_missing_backends_with_a_reason():
@@ -53,13 +74,48 @@ def test_bench_quick_runs_and_writes_every_row(tmp_path):
         assert row["value"] > 0 and row["must"] > 0 and isinstance(row["met"], bool)
     assert report["machine"]["cpu"]
     assert "ratio" in result.stdout and "numpy" in result.stdout
+    assert "lower is better" in result.stdout and "smoke run" in result.stdout  # the legend, and what --quick is
 
 
-def test_bench_rejects_an_unknown_backend():
+def test_bench_tables_fit_80_columns_and_plot_the_ratios(tmp_path):
     pytest.importorskip("rich", reason="the benchmark's table needs rich")
-    result = _run("bench", "--backend", "fortran")
+    pytest.importorskip("matplotlib", reason="--plot needs matplotlib")
+    figure, markdown = tmp_path / "ratios.png", tmp_path / "ratios.md"
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "anyrelu", "bench", "--quick", "--backend", "numpy",
+         "--plot", str(figure), "--markdown", str(markdown)],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "80"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = markdown.read_text()
+    assert "### numpy" in table and "| case | compared with | anyrelu | ratio | limit | |" in table
+    assert " us " not in table and "µs" in table
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["bench", "--backend", "fortran"], "invalid choice: 'fortran'"),
+        (["bench", "--sizes", "many"], "needs positive sizes"),
+        (["bench", "--plot", "ratios.bmp"], "must end in .png, .svg, .pdf"),
+        (["bench", "--json", "missing/out.json"], "does not exist"),
+        (["plot"], "required: -o/--output"),
+        (["plot", "-o", "a.png", "--leak", "abc"], "needs a finite number"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_every_mistake_is_one_line_and_exit_status_2(args, message):
+    result = _run(*args)
     assert result.returncode == 2
-    assert "unknown backend" in result.stdout
+    assert message in result.stderr and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "--help" in result.stderr
+
+
+def test_help_lists_the_choices():
+    assert "numpy, torch, jax, dask, cupy" in " ".join(_run("bench", "--help").stdout.split())
+    assert "gelu, silu, softplus" in " ".join(_run("plot", "--help").stdout.split())
 
 
 def test_plot_writes_the_two_panel_figure(tmp_path):
@@ -131,3 +187,11 @@ def test_bench_repeats_each_side_for_its_own_time_budget():
     assert calls["native"] <= 2 + 2 * 5
     assert calls["ours"] > 10 * calls["native"]
     assert result.ours_s < result.native_s
+
+
+def test_gpu_rows_give_the_bandwidth_reached():
+    from anyrelu._tools.bench import Result, _cells
+
+    row = Result("cupy", "relu n=2^27", "copy", "ratio", 300e-6, 250e-6, 1.2, 1 / 0.85, 1 / 0.9, False, 2**30)
+    assert _cells(row, "MISSED")[2] == "300 µs, 3579 GB/s"
+    assert _cells(row, "MISSED")[3:] == ["1.20", "1.18", "MISSED"]

@@ -1,15 +1,17 @@
 """``python -m anyrelu bench``: anyrelu against each backend's own kernel, side by side in one run.
 
 Each row times anyrelu and the native operation in interleaved rounds (A, B, A, B, ...) and keeps
-the best of each, so that a noisy machine slows both alike. Ratios are anyrelu / native (lower
-is better) except where the row says otherwise. "must" and "goal" are the project's targets.
-Timings never decide a test; this command is where speed is measured.
+the best of each, so that a noisy machine slows both alike. Every ratio reads the same way:
+anyrelu's time / the native time (memory rows: peak memory / output bytes), lower is better.
+"limit" is the most the project accepts for a row (the target it must meet); "goal" (in the JSON)
+is where it aims. Timings never decide a test; this command is where speed is measured.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import importlib.util
 import json
 import os
 import platform
@@ -18,6 +20,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,8 +42,9 @@ class Case:
     native: Thunk = field(repr=False)
     must: float
     goal: float
-    kind: str = "ratio"  # ratio: ours/native <= must; speedup or bandwidth: native/ours >= must; memory
+    kind: str = "ratio"  # ratio: ours/native time <= must; memory: peak bytes / output bytes <= must
     sync: Callable[[Any], Any] = field(default=lambda result: result, repr=False)
+    bytes: int = 0  # bytes anyrelu reads and writes (GPU rows): the table then gives GB/s
 
 
 @dataclass
@@ -55,11 +59,12 @@ class Result:
     must: float
     goal: float
     met: bool
+    bytes: int = 0
 
 
-def _sizes(text: str | None, quick: bool) -> list[int]:
-    if text:
-        return [int(float(s)) for s in text.split(",")]
+def _sizes(sizes: list[int] | None, quick: bool) -> list[int]:
+    if sizes:
+        return sizes
     return [10_000] if quick else [100_000, 1_000_000]
 
 
@@ -81,9 +86,8 @@ def _numpy_cases(sizes: list[int], quick: bool) -> Iterator[Case]:
                lambda: np.maximum(tiny, 0), 3.0, 1.5)  # fmt: skip
     n = 10_000 if quick else 1_000_000
     seed_x = _data(n)
-    yield Case("numpy", f"seed np.where form n={_n(n)} (speed-up)", "np.where(x <= 0, 0*x, x)",
-               lambda: relu(seed_x), lambda: np.where(seed_x <= 0, 0 * seed_x, seed_x), 10.0, 10.0,
-               kind="speedup")  # fmt: skip
+    yield Case("numpy", f"relu n={_n(n)}, vs the lesson", "np.where(x <= 0, 0*x, x)", lambda: relu(seed_x),
+               lambda: np.where(seed_x <= 0, 0 * seed_x, seed_x), 0.1, 0.1)  # fmt: skip
     n = 100_000 if quick else 10_000_000
     big = _data(n)
     for name, call, must in (
@@ -147,6 +151,8 @@ def _torch_cases(quick: bool) -> Iterator[Case]:
 
     yield Case("torch", f"leaky relu forward+backward n={_n(n)}", "F.leaky_relu", ours, native, 1.5, 1.0)
     yield from _torch_family_cases(x, xg, grad)
+    if torch.cuda.is_available():
+        yield from _torch_cuda_cases(quick)
 
 
 TORCH_FAMILY = (  # anyrelu's name, torch.nn.functional's, the must for forward and for forward+backward
@@ -224,9 +230,11 @@ def _dask_cases(quick: bool) -> Iterator[Case]:
 
 
 def _cupy_cases(quick: bool) -> Iterator[Case]:
+    """anyrelu's CuPy kernels against a device-to-device copy of the same array: the ratio is the
+    share of the copy's bandwidth inverted (limit 1/0.85: at least 85% of it)."""
     import cupy
 
-    n = 1_000_000 if quick else 100_000_000
+    n = 1_000_000 if quick else 2**27
     x = cupy.asarray(_data(n))
     out = cupy.empty_like(x)
 
@@ -234,9 +242,36 @@ def _cupy_cases(quick: bool) -> Iterator[Case]:
         cupy.cuda.get_current_stream().synchronize()
         return result
 
-    for name, call in (("relu", lambda: relu(x)), ("leaky relu 0.1", lambda: relu(x, 0.1))):
-        yield Case("cupy", f"{name} n={_n(n)} (fraction of copy bandwidth)", "device-to-device copy", call,
-                   lambda: cupy.copyto(out, x), 0.85, 0.90, kind="bandwidth", sync=ready)  # fmt: skip
+    for name, call in (("relu", lambda: relu(x)), ("leaky relu 0.1", lambda: relu(x, 0.1)),
+                       ("relu_dash", lambda: relu_dash(x)), ("relu6", lambda: relu6(x))):  # fmt: skip
+        yield Case("cupy", f"{name} n=2^27" if not quick else f"{name} n={_n(n)}", "copy", call,
+                   lambda: cupy.copyto(out, x), 1 / 0.85, 1 / 0.90, sync=ready, bytes=2 * x.nbytes)  # fmt: skip
+    yield Case("cupy", f"cupy.maximum(x, 0) n={_n(n)}", "copy", lambda: cupy.maximum(x, 0),
+               lambda: cupy.copyto(out, x), 1 / 0.85, 1 / 0.90, sync=ready, bytes=2 * x.nbytes)  # fmt: skip
+
+
+def _torch_cuda_cases(quick: bool) -> Iterator[Case]:
+    """torch on the GPU, where there is one: relu6 and relu_dash against torch's own kernels."""
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.from_numpy(_data(1_000_000 if quick else 2**27)).cuda()
+    xg, grad = x.clone().requires_grad_(True), torch.ones_like(x)
+
+    def ready(result: Any) -> Any:
+        torch.cuda.synchronize()
+        return result
+
+    moved = 2 * x.numel() * x.element_size()
+    for name, ours, native_name, native in (
+        ("relu", lambda: relu(x), "torch.relu", lambda: torch.relu(x)),
+        ("relu6", lambda: relu6(x), "F.relu6", lambda: F.relu6(x)),
+        ("relu_dash", lambda: relu_dash(x), "x.clone()", lambda: x.clone()),
+        ("relu6 forward+backward", lambda: torch.autograd.grad(relu6(xg), xg, grad), "F.relu6",
+         lambda: torch.autograd.grad(F.relu6(xg), xg, grad)),
+    ):  # fmt: skip
+        yield Case("torch", f"cuda {name}", native_name, ours, native, 1.15, 1.0, sync=ready,
+                   bytes=0 if "backward" in name else moved)  # fmt: skip
 
 
 CASES: dict[str, Callable[[list[int], bool], Iterator[Case]]] = {
@@ -286,9 +321,9 @@ def measure(case: Case, rounds: int, budget_s: float) -> Result:
     for _ in range(rounds):
         ours = min(ours, _time(case.ours, case.sync, number_ours))
         native = min(native, _time(case.native, case.sync, number_native))
-    value = ours / native if case.kind == "ratio" else native / ours
-    met = value <= case.must if case.kind == "ratio" else value >= case.must
-    return Result(case.backend, case.name, case.native_name, case.kind, ours, native, value, case.must, case.goal, met)
+    value = ours / native
+    return Result(case.backend, case.name, case.native_name, case.kind, ours, native, value, case.must, case.goal,
+                  value <= case.must, case.bytes)  # fmt: skip
 
 
 def machine() -> dict[str, Any]:
@@ -302,25 +337,31 @@ def machine() -> dict[str, Any]:
             "anyrelu": __version__, "platform": platform.platform()}  # fmt: skip
 
 
+LEGEND = (
+    "ratio: anyrelu's time / the native time (memory rows: peak memory / output bytes); lower is better. "
+    "limit: the most the project accepts; rows over it say MISSED."
+)
+QUICK = (
+    "--quick is a smoke run (2 rounds, small sizes): it checks that every row runs; its numbers are not measurements."
+)
+
+
 def main(args: argparse.Namespace) -> int:
     try:
         from rich.console import Console
         from rich.markup import escape
         from rich.progress import Progress
-        from rich.table import Table
     except ImportError:
         print("anyrelu bench needs rich: pip install 'anyrelu[bench]'", file=sys.stderr)
         return 1
-    console = Console(width=None if sys.stdout.isatty() else 150)
-    wanted = args.backend or list(CASES)
-    unknown = sorted(set(wanted) - set(CASES))
-    if unknown:
-        console.print(f"unknown backend(s) {', '.join(unknown)}; choose from {', '.join(CASES)}")
-        return 2
+    if getattr(args, "plot", None) and importlib.util.find_spec("matplotlib") is None:
+        print("anyrelu bench --plot needs matplotlib: pip install 'anyrelu[plot]'", file=sys.stderr)
+        return 1
+    console = Console()  # the terminal's width (80 columns when it cannot tell)
     libraries = {library.name: library for library in LIBRARIES}
     cases: list[Case] = []
     skipped: dict[str, str] = {}
-    for name in wanted:
+    for name in args.backend or list(CASES):
         reason = why_missing(libraries[name])
         if reason:
             skipped[name] = reason
@@ -336,51 +377,99 @@ def main(args: argparse.Namespace) -> int:
             progress.advance(task)
 
     info = machine()
-    table = Table(title=f"anyrelu {__version__} vs native -- {info['cpu']}, {info['cores']} cores")
-    for column in ("backend", "case", "native", "anyrelu", "native time", "ratio", "must", "goal", ""):
-        table.add_column(column, justify="left" if column in ("backend", "case", "native") else "right")
-    for r in results:
-        table.add_row(*_cells(r, "MISSED"))
-    console.print(table)
+    console.print(f"anyrelu {__version__} vs each backend's own operation -- {info['cpu']}, {info['cores']} cores")
+    for backend in dict.fromkeys(r.backend for r in results):
+        console.print(_table(backend, [r for r in results if r.backend == backend]))
+    console.print(LEGEND)
+    if args.quick:
+        console.print(QUICK)
     for name, reason in skipped.items():
         console.print(escape(f"skipped {name}: {reason}"))
-    if args.markdown:
-        with open(args.markdown, "w") as out:
-            out.write(markdown(results, info))
-        console.print(f"wrote {args.markdown}")
-    if args.json:
-        with open(args.json, "w") as out:
-            json.dump({"machine": info, "quick": args.quick, "results": [asdict(r) for r in results],
-                       "skipped": skipped}, out, indent=2)  # fmt: skip
-        console.print(f"wrote {args.json}")
+    for option, write in (("markdown", lambda path: Path(path).write_text(markdown(results, info))),
+                          ("json", lambda path: Path(path).write_text(_json(results, info, skipped, args.quick))),
+                          ("plot", lambda path: plot(results, info, path))):  # fmt: skip
+        path = getattr(args, option, None)
+        if path:
+            write(path)
+            console.print(f"wrote {path}")
     return 0
 
 
+def _table(backend: str, results: list[Result]) -> Any:
+    from rich.table import Table
+
+    table = Table(title=backend, title_justify="left")
+    for column in COLUMNS:
+        table.add_column(column, justify="left" if column in ("case", "compared with") else "right")
+    for r in results:
+        table.add_row(*_cells(r, "[bold red]MISSED[/]"))
+    return table
+
+
+COLUMNS = ("case", "compared with", "anyrelu", "ratio", "limit", "")
+
+
+def _json(results: list[Result], info: dict[str, Any], skipped: dict[str, str], quick: bool) -> str:
+    return json.dumps({"machine": info, "quick": quick, "results": [asdict(r) for r in results],
+                       "skipped": skipped}, indent=2)  # fmt: skip
+
+
 def markdown(results: list[Result], info: dict[str, Any]) -> str:
-    """The results as a Markdown table, with the machine named (for docs/benchmarks.md)."""
+    """The results as Markdown, one table per backend, with the machine named (for docs/benchmarks.md)."""
     lines = [
         f"Machine: {info['cpu']}, {info['cores']} cores; Python {info['python']}, NumPy {info['numpy']}, "
         f"anyrelu {info['anyrelu']}.",
-        "",
-        "| backend | case | compared with | anyrelu | native | ratio | must | goal | |",
-        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in results:
-        backend, name, native_name, *rest = _cells(r, "**missed**")
-        lines.append("| " + " | ".join([backend, name, f"`{native_name}`", *rest]) + " |")
+    for backend in dict.fromkeys(r.backend for r in results):
+        lines += ["", f"### {backend}", "", "| " + " | ".join(COLUMNS).rstrip() + " |", "|---|---|---:|---:|---:|---|"]
+        for r in results:
+            if r.backend == backend:
+                name, native_name, *rest = _cells(r, "**missed**")
+                lines.append("| " + " | ".join([name, f"`{native_name}`", *rest]) + " |")
     return "\n".join(lines) + "\n"
 
 
 def _cells(r: Result, missed: str) -> list[str]:
-    """One row of the table: backend, case, native, both times, ratio, must, goal, met or missed."""
-    sign = "<=" if r.kind in ("ratio", "memory") else ">="
-    times = ["", ""] if r.kind == "memory" else [_seconds(r.ours_s), _seconds(r.native_s)]
-    return [r.backend, r.name, r.native_name, *times, f"{r.value:.2f}", f"{sign} {r.must:g}", f"{r.goal:g}",
-            "met" if r.met else missed]  # fmt: skip
+    """One row of a table: case, native, anyrelu's time, ratio, limit, met or missed."""
+    ours = "" if r.kind == "memory" else _seconds(r.ours_s)
+    if r.bytes:  # a GPU row: the bandwidth reached, and its share of a device-to-device copy's
+        ours += f", {r.bytes / r.ours_s / 1e9:.0f} GB/s"
+    return [r.name, r.native_name, ours, f"{r.value:.2f}", f"{r.must:.3g}", "met" if r.met else missed]
 
 
 def _seconds(s: float) -> str:
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
         if s >= scale:
             return f"{s / scale:.3g} {unit}"
     return f"{s * 1e9:.3g} ns"
+
+
+def plot(results: list[Result], info: dict[str, Any], path: str) -> None:
+    """The ratios as horizontal bars, one panel per backend, each row's limit marked, 1.0 as a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    backends = list(dict.fromkeys(r.backend for r in results))
+    heights = [sum(r.backend == b for r in results) for b in backends]
+    values = [v for r in results for v in (r.value, r.must)]
+    low, high = min(0.5, *values) / 1.3, max(2.0, *values) * 1.3
+    fig, panels = plt.subplots(len(backends), 1, figsize=(9, 1.2 + 0.28 * sum(heights)), squeeze=False, sharex=True,
+                               gridspec_kw={"height_ratios": heights}, layout="constrained")  # fmt: skip
+    for axes, backend in zip(panels[:, 0], backends, strict=True):
+        rows = [r for r in results if r.backend == backend][::-1]
+        y = np.arange(len(rows))
+        colors = ["tab:blue" if r.met else "tab:red" for r in rows]
+        axes.barh(y, [r.value - low for r in rows], left=low, color=colors, height=0.6)
+        axes.plot([r.must for r in rows], y, "|", color="black", ms=12, label="limit")
+        axes.axvline(1.0, color="0.4", lw=0.8)
+        axes.set_yticks(y, [r.name for r in rows], fontsize=8)
+        axes.set_xscale("log")
+        axes.set_xlim(low, high)
+        axes.set_title(backend, loc="left", fontsize=10)
+        axes.grid(axis="x", alpha=0.3)
+    panels[0, 0].legend(loc="lower right", fontsize=8)
+    panels[-1, 0].set_xlabel("anyrelu time / native time (memory: peak / output bytes); lower is better; red: missed")
+    fig.suptitle(f"anyrelu {info['anyrelu']} -- {info['cpu']}, {info['cores']} cores", fontsize=10)
+    fig.savefig(path, dpi=110)

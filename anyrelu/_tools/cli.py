@@ -1,39 +1,97 @@
-"""The ``anyrelu`` command: the demo (default), ``bench`` and ``plot``."""
+"""The ``anyrelu`` command: the demo (default), ``bench`` and ``plot``.
+
+Every mistake in a command line is one line on stderr and exit status 2 (argparse's convention);
+a missing optional library is one line and exit status 1.
+"""
 
 from __future__ import annotations
 
 import argparse
 import math
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
 
-from .plot import NAMES
+from .. import __version__
+from .bench import CASES
+from .plot import FORMATS, NAMES
+
+BACKENDS = tuple(CASES)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a mistake reported in one line (usage is one --help away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="anyrelu",
-        description="Without a command: run the lesson's examples on every installed backend.",
+        description="Without a command: the lesson's examples, and the values at -0.0, -inf and NaN, "
+        "on every installed backend, side by side with the lesson's np.where.",
     )
-    commands = parser.add_subparsers(dest="command")
-    bench = commands.add_parser("bench", help="time anyrelu against each backend's native operation")
-    bench.add_argument("--backend", action="append", help="only this backend (repeatable)")
-    bench.add_argument("--sizes", help="comma-separated array sizes for the large cases, e.g. 1e5,1e6")
-    bench.add_argument("--quick", action="store_true", help="few rounds and small sizes: checks that it runs")
-    bench.add_argument("--json", metavar="FILE", help="also write the results to FILE as JSON")
-    bench.add_argument("--markdown", metavar="FILE", help="also write the table to FILE as Markdown")
-    plot = commands.add_parser("plot", help="draw a function and its derivative (default: the lesson's figure)")
+    parser.add_argument("--version", action="version", version=f"anyrelu {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="{bench,plot}")
+    bench = commands.add_parser(
+        "bench",
+        help="time anyrelu against each backend's own operation",
+        description="Time anyrelu against each backend's own operation, side by side in one run. Every ratio is "
+        "anyrelu's time / the native time: lower is better.",
+    )
+    backends = ", ".join(BACKENDS)
+    bench.add_argument("--backend", action="append", choices=BACKENDS, metavar="NAME",
+                       help=f"only this backend, repeatable: {backends} (default: every installed one)")  # fmt: skip
+    bench.add_argument("--sizes", type=_sizes, metavar="N,N", help="array sizes of the large NumPy rows, e.g. 1e5,1e6")
+    smoke = "a smoke run (2 rounds, small sizes): checks that every row runs, measures nothing"
+    bench.add_argument("--quick", action="store_true", help=smoke)
+    bench.add_argument("--json", type=_output(".json"), metavar="FILE", help="also write the results to FILE")
+    bench.add_argument("--markdown", type=_output(".md"), metavar="FILE", help="also write the tables to FILE")
+    bench.add_argument("--plot", type=_output(*FORMATS), metavar="FILE", help="also draw the ratios (.png, .svg, .pdf)")
+    plot = commands.add_parser(
+        "plot", help="draw a function and its derivative", description="Draw a function and its derivative."
+    )
+    names = ", ".join(NAMES)
     plot.add_argument("name", nargs="?", default="relu", choices=NAMES, metavar="NAME",
-                      help=f"the function: {', '.join(NAMES)} (default: relu and leaky relu)")  # fmt: skip
-    plot.add_argument("-o", "--output", required=True, metavar="FILE", help="a .png, .svg or .pdf file")
+                      help=f"one of {names} (default: relu, drawn with leaky relu as in the lesson)")  # fmt: skip
+    plot.add_argument("-o", "--output", required=True, type=_output(*FORMATS), metavar="FILE",
+                      help="a .png, .svg or .pdf file")  # fmt: skip
     plot.add_argument("--leak", type=_finite, default=0.1, help="the leaky relu's slope (default 0.1)")
     return parser
 
 
 def _finite(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"needs a finite number, got {text}")
+        raise argparse.ArgumentTypeError(f"needs a finite number, got {text!r}")
     return value
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(float(part)) for part in text.split(",")]
+    except (ValueError, OverflowError):
+        sizes = []
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"needs positive sizes separated by commas, e.g. 1e5,1e6; got {text!r}")
+    return sizes
+
+
+def _output(*suffixes: str) -> Callable[[str], str]:
+    def check(text: str) -> str:
+        path = Path(text)
+        if path.suffix.lower() not in suffixes:
+            raise argparse.ArgumentTypeError(f"{text!r} must end in {', '.join(suffixes)}")
+        if not path.parent.is_dir():
+            raise argparse.ArgumentTypeError(f"the folder {str(path.parent)!r} does not exist")
+        return text
+
+    return check
 
 
 def main(argv: list[str] | None = None) -> int:

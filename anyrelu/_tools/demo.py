@@ -1,4 +1,5 @@
-"""``python -m anyrelu``: the lesson's two examples on every installed backend, side by side."""
+"""``python -m anyrelu``: the lesson's two examples on every installed backend, side by side; then
+what the lesson's ``np.where`` and anyrelu on each backend give at -0.0, -inf and NaN."""
 
 from __future__ import annotations
 
@@ -10,6 +11,11 @@ import numpy as np
 from .. import __version__, relu, relu_dash
 from .libraries import Library, available, to_numpy
 
+EDGES = [-0.0, -np.inf, np.nan, np.inf]
+LESSON = {  # the lesson's two functions, as it writes them
+    "relu": lambda x, leak: np.where(x <= 0, leak * x, x),
+    "relu_dash": lambda x, leak: np.where(x <= 0, leak, 1),
+}
 EXAMPLES = [
     ("the lesson's first example", [[0.11], [-2.2], [0], [50.2], [33.5], [-0.6]], 0.0),
     ("the lesson's second example, leak = 0.1", [[-0.5], [0], [1], [2], [3], [4.5]], 0.1),
@@ -56,9 +62,40 @@ def lines() -> list[str]:
             if len(columns) > 1:
                 out.append(f"  {'all backends agree' if agree else 'BACKENDS DISAGREE'}")
             out.append("")
+    out += edge_lines(found)
     out.append("Available: " + ", ".join(library.name for library in found))
     for name, reason in missing.items():
         out.append(f"Missing: {name}: {reason}")
+    return out
+
+
+def _exact(value: Any) -> str:
+    """A value with its sign: -0.0 prints as -0.0, so that the sign of a zero shows; integers as such."""
+    if isinstance(value, np.integer):
+        return str(int(value))
+    return repr(float(value)) if value == 0 else _number(value)
+
+
+def edge_lines(found: list[Library]) -> list[str]:
+    """The lesson's np.where beside anyrelu on each backend, at the values where they differ."""
+    x = np.array(EDGES)
+    names = ["lesson", *(library.name + (" (jit)" if library.name == "jax" else "") for library in found)]
+    out = ["At -0.0, -inf, NaN and inf: the lesson's np.where (lesson) beside anyrelu on each backend", ""]
+    for function in (relu, relu_dash):
+        with np.errstate(invalid="ignore"):  # the lesson's 0 * -inf is NaN, with a warning
+            results = [LESSON[function.__name__](x, 0)]
+        results += [to_numpy(_call(library, function, library.to_array(x), 0.0)) for library in found]
+        columns = [[_exact(v) for v in result] + [str(result.dtype)] for result in results]
+        widths = [max(len(name), *(len(v) for v in column)) for name, column in zip(names, columns, strict=True)]
+        out.append(f"{function.__name__}(x)")
+        out.append("     x | " + "  ".join(n.rjust(w) for n, w in zip(names, widths, strict=True)))
+        for row, value in enumerate([*(_exact(v) for v in x), "dtype"]):
+            cells = "  ".join(column[row].rjust(w) for column, w in zip(columns, widths, strict=True))
+            out.append(value.rjust(6) + " | " + cells)
+        out.append("")
+    out.append("anyrelu: relu(-inf) is 0, not NaN, with no warning; relu(-0.0) is +0.0;")
+    out.append("relu_dash has x's dtype, not int64.")
+    out.append("")
     return out
 
 
