@@ -34,3 +34,5 @@ plot_formats = [("png", 120)]
 
 html_theme = "furo"
 html_title = f"anyrelu {release}"
+html_static_path = ["_static"]
+html_css_files = ["anyrelu.css"]
