@@ -51,6 +51,8 @@ extern "C" void relu_dash(const float* xs, float* ys, long n, float leak, float 
     Modes modes(flush);
     for (long i = 0; i < n; ++i) { const T x = xs[i]; T y; RELU_DASH_HERE ys[i] = y; }
 }
+extern "C" double widen(float x, bool flush) { Modes modes(flush); return anyrelu_widen(x); }
+extern "C" float narrow(double x, bool flush) { Modes modes(flush); return anyrelu_narrow(x); }
 extern "C" void relu_chain(const float* xs, const float* ts, float* ys, long n, float leak, float cap,
                            bool zero_slope, bool capped, bool flush) {
     Modes modes(flush);
@@ -93,6 +95,8 @@ PLAIN = """
 __device__ inline bool anyrelu_le_zero(float x) { return x <= 0.0f; }
 __device__ inline bool anyrelu_ge_cap(float x, float cap) { return x >= cap; }
 __device__ inline float anyrelu_times(float leak, float x) { return leak * x; }
+__device__ inline double anyrelu_widen(float x) { return x; }
+__device__ inline float anyrelu_narrow(double x) { return (float)x; }
 """
 
 
@@ -113,6 +117,8 @@ def _build(tmp_path_factory: pytest.TempPathFactory, preamble: str) -> ctypes.CD
     compiled.relu.argtypes = [pointer, pointer, ctypes.c_long, f32, f32, flag, flag, flag]
     compiled.relu_dash.argtypes = [pointer, pointer, ctypes.c_long, f32, f32, flag, flag]
     compiled.relu_chain.argtypes = [pointer, pointer, pointer, ctypes.c_long, f32, f32, flag, flag, flag]
+    compiled.widen.argtypes, compiled.widen.restype = [f32, flag], ctypes.c_double
+    compiled.narrow.argtypes, compiled.narrow.restype = [ctypes.c_double, flag], f32
     return compiled
 
 
@@ -184,6 +190,26 @@ def test_the_chain_kernel_is_the_derivative_applied_to_the_cotangent(kernels, le
         if cap is not None:
             expected = np.where(x >= cap32, np.float32(0), expected)
     _same_bits(y, expected)
+
+
+def test_the_casts_between_float32_and_float64_are_exact_under_flush_to_zero(kernels):
+    """The rest of the family on CuPy computes float32 in float64 between these casts: widening is
+    exact, narrowing rounds once to nearest even, subnormal results and ties included."""
+    x = _inputs()
+    widened = np.array([kernels.widen(float(v), True) for v in x])
+    with np.errstate(invalid="ignore"):  # signalling NaNs among the random bits
+        np.testing.assert_array_equal(widened, x.astype(np.float64))  # NaN == NaN here
+    tiny = float(np.finfo(np.float32).smallest_subnormal)
+    rng = np.random.default_rng(5)
+    wide = np.concatenate([
+        np.arange(-40, 41) * tiny / 2,  # every tie between two subnormals, and the subnormals themselves
+        rng.uniform(-1, 1, 2000) * 2.0**-126,  # the subnormal range, and just above it
+        rng.standard_normal(500) * 10.0 ** rng.integers(-45, 39, 500),
+        [2.0**-126 - tiny / 2, 2.0**-126 - tiny / 4, 3.4028235677973366e38, 3.5e38, -0.0, np.inf, -np.inf, np.nan],
+    ])  # fmt: skip
+    narrowed = np.array([kernels.narrow(float(v), True) for v in wide], dtype=np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        _same_bits(narrowed, wide.astype(np.float32))
 
 
 def test_the_plain_float_kernels_fail_under_flush_to_zero(plain_kernels):

@@ -1,7 +1,8 @@
 """CuPy kernels for relu and relu_dash with a number leak, one pass each; the reference bodies
-otherwise. A C-contiguous, 16-byte-aligned float32 or float64 array runs ``WIDE``, which
-reads and writes 16 bytes per thread (what HBM needs to reach its bandwidth); any other layout
-runs an ``ElementwiseKernel`` of the same body.
+otherwise, the rest of the family's float32 computed in float64 between exact casts. A
+C-contiguous, 16-byte-aligned float32 or float64 array runs ``WIDE``, which reads and writes 16
+bytes per thread (what HBM needs to reach its bandwidth); any other layout runs an
+``ElementwiseKernel`` of the same body.
 
 CuPy compiles every kernel with flush-to-zero (``-ftz=true``), which an ``options=`` override does
 not undo: a float32 compare or product then reads a subnormal as 0 and writes a subnormal result
@@ -20,6 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from .._checks import Array
+from .._reference import REFERENCE, rectifiers
 from .._reference import relu as reference
 
 PREAMBLE = r"""
@@ -196,6 +198,30 @@ def _compiled() -> tuple[Any, Any, Any]:
     return relu, relu_dash, chain
 
 
+def _in_float64(name: str) -> Any:
+    """The rest of the family on float32: the reference body in float64 (never flushed), x widened
+    and the result narrowed through the bits, since CuPy's own astype flushes float32 subnormals."""
+    body = getattr(rectifiers, name)
+
+    def kernel(x: Array, *args: Any) -> Array:
+        if x.dtype.name != "float32":
+            return REFERENCE[name](x, *args)
+        widen, narrow = _casts()
+        return narrow(body(widen(x), *args))
+
+    return kernel
+
+
+@functools.cache
+def _casts() -> tuple[Any, Any]:
+    import cupy
+
+    return tuple(
+        cupy.ElementwiseKernel(f"{a} x", f"{b} y", f"y = anyrelu_{name}(x);", f"anyrelu_{name}", preamble=PREAMBLE)
+        for a, b, name in (("float32", "float64", "widen"), ("float64", "float32", "narrow"))
+    )
+
+
 @functools.cache
 def _wide_module() -> Any:
     """The wide kernels for float and double; None (the ElementwiseKernel everywhere) where this
@@ -212,4 +238,8 @@ def _wide_module() -> Any:
     return module
 
 
-KERNELS = {"relu": relu, "relu_dash": relu_dash}
+KERNELS = {
+    "relu": relu,
+    "relu_dash": relu_dash,
+    **{name: _in_float64(name) for base in rectifiers.FUNCTIONS for name in (base, f"{base}_dash")},
+}
