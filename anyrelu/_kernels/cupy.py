@@ -148,10 +148,15 @@ def relu_chain(x: Array, t: Array, leak: Any, max_value: Any) -> Array:
 
 def _wide(name: str, x: Array) -> Any:
     """The wide kernel for x, or None where x's layout or dtype needs the ElementwiseKernel."""
-    ctype = WIDE_TYPES.get(x.dtype.name)
-    if ctype is None or not x.flags.c_contiguous or x.data.ptr % 16 or x.size == 0:
+    if not x.flags.c_contiguous or x.data.ptr % 16 or x.size == 0:
         return None
-    module = _wide_module()
+    return _wide_function(name, x.dtype.name)
+
+
+@functools.cache
+def _wide_function(name: str, dtype: str) -> Any:
+    ctype = WIDE_TYPES.get(dtype)
+    module = _wide_module() if ctype else None
     return None if module is None else module.get_function(f"{name}<{ctype}>")
 
 

@@ -124,8 +124,10 @@ def _numpy_size_cases(n: int, x: np.ndarray) -> Iterator[Case]:
 
 
 def _n(n: int) -> str:
-    """8 -> '8', 1000000 -> '1e6'."""
+    """8 -> '8', 1000000 -> '1e6', 134217728 -> '2^27'."""
     exponent = len(str(n)) - 1
+    if n >= 1024 and n & (n - 1) == 0:
+        return f"2^{n.bit_length() - 1}"
     return str(n) if n < 1000 or n != 10**exponent else f"1e{exponent}"
 
 
@@ -244,7 +246,7 @@ def _cupy_cases(quick: bool) -> Iterator[Case]:
 
     for name, call in (("relu", lambda: relu(x)), ("leaky relu 0.1", lambda: relu(x, 0.1)),
                        ("relu_dash", lambda: relu_dash(x)), ("relu6", lambda: relu6(x))):  # fmt: skip
-        yield Case("cupy", f"{name} n=2^27" if not quick else f"{name} n={_n(n)}", "copy", call,
+        yield Case("cupy", f"{name} n={_n(n)}", "copy", call,
                    lambda: cupy.copyto(out, x), 1 / 0.85, 1 / 0.90, sync=ready, bytes=2 * x.nbytes)  # fmt: skip
     yield Case("cupy", f"cupy.maximum(x, 0) n={_n(n)}", "copy", lambda: cupy.maximum(x, 0),
                lambda: cupy.copyto(out, x), 1 / 0.85, 1 / 0.90, sync=ready, bytes=2 * x.nbytes)  # fmt: skip
@@ -354,7 +356,7 @@ def main(args: argparse.Namespace) -> int:
     except ImportError:
         print("anyrelu bench needs rich: pip install 'anyrelu[bench]'", file=sys.stderr)
         return 1
-    if getattr(args, "plot", None) and importlib.util.find_spec("matplotlib") is None:
+    if args.plot and importlib.util.find_spec("matplotlib") is None:
         print("anyrelu bench --plot needs matplotlib: pip install 'anyrelu[plot]'", file=sys.stderr)
         return 1
     console = Console()  # the terminal's width (80 columns when it cannot tell)
@@ -385,13 +387,14 @@ def main(args: argparse.Namespace) -> int:
         console.print(QUICK)
     for name, reason in skipped.items():
         console.print(escape(f"skipped {name}: {reason}"))
-    for option, write in (("markdown", lambda path: Path(path).write_text(markdown(results, info))),
-                          ("json", lambda path: Path(path).write_text(_json(results, info, skipped, args.quick))),
-                          ("plot", lambda path: plot(results, info, path))):  # fmt: skip
-        path = getattr(args, option, None)
-        if path:
-            write(path)
-            console.print(f"wrote {path}")
+    if args.markdown:
+        Path(args.markdown).write_text(markdown(results, info))
+    if args.json:
+        Path(args.json).write_text(_json(results, info, skipped, args.quick))
+    if args.plot:
+        plot(results, info, args.plot)
+    for path in filter(None, (args.markdown, args.json, args.plot)):
+        console.print(f"wrote {path}")
     return 0
 
 

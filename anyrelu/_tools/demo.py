@@ -35,6 +35,19 @@ def _call(library: Library, function: Callable[..., Any], x: Any, leak: float) -
     return function(x, leak=leak)
 
 
+def _names(found: list[Library]) -> list[str]:
+    return [library.name + (" (jit)" if library.name == "jax" else "") for library in found]
+
+
+def _table(labels: list[str], names: list[str], columns: list[list[str]]) -> list[str]:
+    """Rows labelled by x's values, one right-aligned column per backend."""
+    width = max(1, *(len(label) for label in labels))
+    widths = [max(len(name), *(len(v) for v in column)) for name, column in zip(names, columns, strict=True)]
+    rows = [("x", names), *((label, [column[i] for column in columns]) for i, label in enumerate(labels))]
+    return ["  " + label.rjust(width) + " | " + "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True))
+            for label, cells in rows]  # fmt: skip
+
+
 def lines() -> list[str]:
     """The report, line by line."""
     found, missing = available()
@@ -44,20 +57,11 @@ def lines() -> list[str]:
         for function in (relu, relu_dash):
             call = f"{function.__name__}(x)" if leak == 0 else f"{function.__name__}(x, leak = {leak})"
             out.append(f"{call}  -- {title}")
-            names = [library.name + (" (jit)" if library.name == "jax" else "") for library in found]
             columns = [
                 [_number(v) for v in to_numpy(_call(library, function, library.to_array(x), leak)).ravel()]
                 for library in found
             ]
-            widths = [max(len(name), *(len(v) for v in column)) for name, column in zip(names, columns, strict=True)]
-            xs = [_number(v) for v in x.ravel()]
-            x_width = max(1, *(len(v) for v in xs))
-            out.append(
-                "  " + "x".rjust(x_width) + " | " + "  ".join(n.rjust(w) for n, w in zip(names, widths, strict=True))
-            )
-            for row, x_value in enumerate(xs):
-                cells = "  ".join(column[row].rjust(w) for column, w in zip(columns, widths, strict=True))
-                out.append("  " + x_value.rjust(x_width) + " | " + cells)
+            out += _table([_number(v) for v in x.ravel()], _names(found), columns)
             agree = all(column == columns[0] for column in columns)
             if len(columns) > 1:
                 out.append(f"  {'all backends agree' if agree else 'BACKENDS DISAGREE'}")
@@ -79,19 +83,14 @@ def _exact(value: Any) -> str:
 def edge_lines(found: list[Library]) -> list[str]:
     """The lesson's np.where beside anyrelu on each backend, at the values where they differ."""
     x = np.array(EDGES)
-    names = ["lesson", *(library.name + (" (jit)" if library.name == "jax" else "") for library in found)]
     out = ["At -0.0, -inf, NaN and inf: the lesson's np.where (lesson) beside anyrelu on each backend", ""]
     for function in (relu, relu_dash):
         with np.errstate(invalid="ignore"):  # the lesson's 0 * -inf is NaN, with a warning
             results = [LESSON[function.__name__](x, 0)]
         results += [to_numpy(_call(library, function, library.to_array(x), 0.0)) for library in found]
         columns = [[_exact(v) for v in result] + [str(result.dtype)] for result in results]
-        widths = [max(len(name), *(len(v) for v in column)) for name, column in zip(names, columns, strict=True)]
         out.append(f"{function.__name__}(x)")
-        out.append("     x | " + "  ".join(n.rjust(w) for n, w in zip(names, widths, strict=True)))
-        for row, value in enumerate([*(_exact(v) for v in x), "dtype"]):
-            cells = "  ".join(column[row].rjust(w) for column, w in zip(columns, widths, strict=True))
-            out.append(value.rjust(6) + " | " + cells)
+        out += _table([*(_exact(v) for v in x), "dtype"], ["lesson", *_names(found)], columns)
         out.append("")
     out.append("anyrelu: relu(-inf) is 0, not NaN, with no warning; relu(-0.0) is +0.0;")
     out.append("relu_dash has x's dtype, not int64.")
