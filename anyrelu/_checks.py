@@ -90,10 +90,15 @@ def dtype_info(func: str, dtype: Any, xp: ModuleType, library: str, flushes: boo
     info = _finfo_or_iinfo(dtype, xp, library)
     if info is None:
         note = _STORAGE_ONLY_NOTE if _storage_only(dtype, library) else ""
-        advice = convert_advice(library, "int64" if "uint" in str(dtype) else "float32", name)
-        raise TypeError(
-            f"{func}() needs {name} of a real floating or integer dtype, got dtype {dtype}{note}. "
-            f"Convert {name} first, e.g. {advice}; bool, complex, object and string arrays have no ReLU."
+        if func.startswith(_RELU_FAMILY):
+            advice = convert_advice(library, "int64" if "uint" in str(dtype) else "float32", name)
+            raise TypeError(
+                f"{func}() needs {name} of a real floating or integer dtype, got dtype {dtype}{note}. "
+                f"Convert {name} first, e.g. {advice}; bool, complex, object and string arrays have no ReLU."
+            )
+        raise TypeError(  # the rest of the family takes floating x only
+            f"{func}() needs {name} of a real floating dtype, got dtype {dtype}{note}. "
+            f"Convert {name} first, e.g. {convert_advice(library, 'float32', name)}."
         )
     is_float, finfo = info
     if is_float:
@@ -107,6 +112,7 @@ def dtype_info(func: str, dtype: Any, xp: ModuleType, library: str, flushes: boo
 
 
 _STORAGE_ONLY_NOTE = ", which torch stores but has no comparison kernels for"
+_RELU_FAMILY = ("relu", "leaky_relu")  # integer x works for these (and relu6, relu_dash, ...)
 
 
 def _storage_only(dtype: Any, library: str) -> bool:
@@ -167,7 +173,15 @@ def number(func: str, name: str, value: Any, info: DtypeInfo) -> float | int:
     """A finite real number as it is used with x: rounded once to a float dtype (a subnormal
     becomes 0 where the backend flushes subnormals), or an int that an integer dtype holds."""
     if not _is_real_number(value):
-        raise TypeError(f"{func}() needs {name} to be a real number, got {type(value).__name__} {_short_repr(value)}.")
+        hint = ""
+        if "Tracer" in type(value).__name__:  # a jax.jit argument: its value is not known when tracing
+            hint = (
+                f" Under jax.jit, {name} must be a Python number known when the function is traced: close over it, "
+                f"or mark it static, e.g. jax.jit(f, static_argnames='{name}')."
+            )
+        raise TypeError(
+            f"{func}() needs {name} to be a real number, got {type(value).__name__} {_short_repr(value)}.{hint}"
+        )
     return _number(func, name, value, info)
 
 

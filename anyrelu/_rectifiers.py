@@ -950,5 +950,13 @@ def _parameter(func: str, name: str, value: Any, info: _checks.DtypeInfo) -> Any
     positive = name in _POSITIVE or func.startswith("celu")
     if number == 0 or (positive and number < 0):
         wanted = "a finite number > 0" if positive else "a finite number other than 0"
-        raise ValueError(f"{func}() needs {name} to be {wanted} in x's dtype {info.name}, got {name}={value!r}.")
+        flushed = ""
+        if number == 0 and value != 0 and info.flushes:
+            flushed = (
+                f" {value!r} is subnormal in {info.name}, which {info.library} treats as zero (it flushes "
+                f"subnormal numbers): use at least {info.smallest_normal:.8g} in magnitude."
+            )
+        raise ValueError(
+            f"{func}() needs {name} to be {wanted} in x's dtype {info.name}, got {name}={value!r}.{flushed}"
+        )
     return number

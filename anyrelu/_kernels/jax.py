@@ -95,13 +95,23 @@ def _compiled_prelu(name: str, max_value: Number | None, threshold: Number) -> C
     def f_jvp(primals: tuple[Array, Array], tangents: tuple[Any, Any]) -> tuple[Array, Array]:
         (x, leak), (tx, tleak) = primals, tangents
         y = f(x, leak)
-        parts = [] if isinstance(tx, SymbolicZero) else [reference.relu_chain(x, tx, leak, max_value, threshold, jnp)]
+        parts = [] if isinstance(tx, SymbolicZero) else [_prelu_chain(x, tx, leak, max_value, threshold)]
         if not isinstance(tleak, SymbolicZero):
             parts.append(reference.relu_leak_chain(x, tleak, leak, max_value, threshold, jnp))
         return y, sum(parts[1:], parts[0]) if parts else jnp.zeros_like(y)
 
     f.defjvp(f_jvp, symbolic_zeros=True)
     return jax.jit(f)
+
+
+def _prelu_chain(x: Array, t: Array, leak: Array, max_value: Number | None, threshold: Number) -> Array:
+    """relu_chain(x, t, leak) for an array leak, plus a term that is 0 in value and whose derivative
+    in leak is relu_chain's own (t on the leak side): relu_chain holds a zero slope at +0.0 with a
+    where, through which autodiff would give 0 (PReLU's d2y/dx dleak at leak = 0)."""
+    held = leak - jax.lax.stop_gradient(leak)  # 0, with derivative 1 in leak
+    return reference.relu_chain(x, t, leak, max_value, threshold, jnp) + reference.relu_chain_leak_chain(
+        x, t, held, max_value, threshold, jnp
+    )
 
 
 def _relu_kernel(name: str) -> Callable[..., Array]:

@@ -213,12 +213,12 @@ def _zero_first_order(dtype: np.dtype) -> bool | str:
 
 # ---------------------------------------------------------------- ELU, SELU, CELU
 #
-# Three passes, as the lesson's np.where(x > 0, x, np.expm1(x)) takes: NumPy's own float32 expm1
-# and exp are within 0.8 and 1.9 ulp, which leaves room for the two roundings of alpha * expm1(x)
-# in the bound (tests/test_rectifiers.py holds them to it); float16, bfloat16 and long double take
-# the reference.
-
-_ELU_DTYPES = (np.dtype("float32"), np.dtype("float64"))
+# float16 and float32 in float64, block by block, branch-free: f = factor * expm1(min(x, 0) / divisor)
+# + slope * max(x, 0) (each piece is exactly 0 on the other side; NaN propagates through max), and
+# f' = a * lower + (1 - lower) * slope with a = factor * exp(fmin(x, 0) / divisor) and lower the
+# 0/1 mask of x <= 0 -- an exact blend (fmin sends NaN to the upper piece). NumPy's own float32
+# expm1 and exp are 2.2-2.3 ulp off on its AVX2 and AVX-512 paths, too much for the bound; in
+# float64 the one rounding to float32 is the only one that counts. float64 takes the reference.
 
 
 def _elu_family(
@@ -226,40 +226,53 @@ def _elu_family(
 ) -> tuple[Callable[..., Array], Callable[..., Array]]:
     """Kernels for elu, selu or celu from ``constants(*parameters)``: (the lower piece's factor,
     the upper piece's slope, the divisor of x inside expm1)."""
-    value_body, dash_body = plain(quiet(REFERENCE[name], "warn")), plain(quiet(REFERENCE[f"{name}_dash"], "warn"))
+    value_body, dash_body = REFERENCE_KERNELS[name], REFERENCE_KERNELS[f"{name}_dash"]
+
+    def value_block(x: Array, *args: Any) -> Array:
+        factor, slope, divisor = constants(*args[:-1])
+        w = x.astype(np.float64)
+        lower = np.minimum(w, 0.0)
+        if divisor != 1:
+            lower /= divisor
+        y = np.expm1(lower, out=lower)
+        y *= factor
+        upper = np.maximum(w, 0.0, out=w)
+        if slope != 1:
+            upper *= slope
+        y += upper
+        return y.astype(x.dtype.newbyteorder("="))
+
+    def dash_block(x: Array, *args: Any) -> Array:
+        factor, slope, divisor = constants(*args[:-1])
+        w = x.astype(np.float64)
+        on_lower = np.less_equal(w, 0.0).astype(np.float64)
+        a = np.fmin(w, 0.0, out=w)
+        if divisor != 1:
+            a /= divisor
+        a = np.exp(a, out=a)
+        if factor != 1 and divisor == 1:  # celu's derivative is exp(x / alpha) itself
+            a *= factor
+        a *= on_lower  # a * lower + slope * (1 - lower): each term exactly a piece's value or 0,
+        upper = np.subtract(on_lower, 1.0, out=on_lower)  # which must be -0.0 on the lower piece,
+        np.negative(upper, out=upper)  # so that a = -0.0 (alpha < 0 at -inf) keeps its sign
+        if slope != 1:
+            upper *= slope
+        a += upper
+        return a.astype(x.dtype.newbyteorder("="))
+
+    value_kernel, dash_kernel = plain(quiet(blocked(value_block))), plain(quiet(blocked(dash_block)))
 
     def value(x: Array, *args: Any) -> Array:
-        if type(x) is not np.ndarray or x.dtype not in _ELU_DTYPES or x.ndim == 0:
-            return value_body(x, *args)
-        factor, slope, divisor = constants(*args[:-1])
-        lower = np.less(x, _constant(x.dtype, 0))  # NaN and ±0.0 take x itself (times slope)
-        with np.errstate(over="ignore"):  # scale * x, or x / a small alpha, may overflow to ±inf
-            y = np.multiply(x, _constant(x.dtype, slope)) if slope != 1 else x.astype(x.dtype.newbyteorder("="))
-            argument = x if divisor == 1 else np.divide(x, _constant(x.dtype, divisor), out=None, where=lower)
-        np.expm1(argument, out=y, where=lower)  # only where it is used: cheaper than the lesson's
-        if factor != 1:
-            np.multiply(y, _constant(x.dtype, factor), out=y, where=lower)
-        return y
+        return (value_kernel if _widens(x) else value_body)(x, *args)
 
     def dash(x: Array, *args: Any) -> Array:
-        if type(x) is not np.ndarray or x.dtype not in _ELU_DTYPES or x.ndim == 0:
-            return dash_body(x, *args)
-        factor, slope, divisor = constants(*args[:-1])
-        lower = np.less_equal(x, _constant(x.dtype, 0))  # NaN takes the upper slope
-        d = np.full(x.shape, slope, dtype=x.dtype.newbyteorder("="))
-        with np.errstate(over="ignore"):  # x / a small alpha may overflow to -inf (exp gives 0)
-            argument = x if divisor == 1 else np.divide(x, _constant(x.dtype, divisor), out=None, where=lower)
-        np.exp(argument, out=d, where=lower)
-        if factor != 1 and divisor == 1:  # celu's derivative is exp(x / alpha) itself
-            np.multiply(d, _constant(x.dtype, factor), out=d, where=lower)
-        return d
+        return (dash_kernel if _widens(x) else dash_body)(x, *args)
 
     return value, dash
 
 
-ELU = _elu_family("elu", lambda alpha: (alpha, 1.0, 1.0))
-SELU = _elu_family("selu", lambda: (SELU_SCALE_ALPHA, SELU_SCALE, 1.0))
-CELU = _elu_family("celu", lambda alpha: (alpha, 1.0, alpha))
+def _widens(x: Array) -> bool:
+    return isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.dtype.itemsize in (2, 4)
 
 
 def blocked(body: Callable[..., Array]) -> Callable[..., Array]:
@@ -282,11 +295,31 @@ def blocked(body: Callable[..., Array]) -> Callable[..., Array]:
 
 _FAMILY_BLOCK = 1 << 15  # 32768 elements: a block's float64 temporaries take a few hundred kB
 
+
+def _native_order(body: Callable[..., Array]) -> Callable[..., Array]:
+    """body on x in native byte order: NumPy's clip refuses a mixed-order out=, and the working
+    precision is chosen by the dtype's name ('>f4' is not 'float32')."""
+
+    @functools.wraps(body)
+    def kernel(x: Array, *args: Any) -> Array:
+        if isinstance(x, np.ndarray) and not x.dtype.isnative:
+            x = x.astype(x.dtype.newbyteorder("="))
+        return body(x, *args)
+
+    return kernel
+
+
 # The rest of the family: the reference bodies. Their formulas give no warning; rounding a float64
 # result to float32 may overflow to the IEEE answer (selu of float32's largest number is inf).
-# (relu and relu_dash are replaced just below.)
+REFERENCE_KERNELS = {
+    name: _native_order(plain(blocked(quiet(body, invalid="warn")))) for name, body in REFERENCE.items()
+}
+ELU = _elu_family("elu", lambda alpha: (alpha, 1.0, 1.0))
+SELU = _elu_family("selu", lambda: (SELU_SCALE_ALPHA, SELU_SCALE, 1.0))
+CELU = _elu_family("celu", lambda alpha: (alpha, 1.0, alpha))
+
 KERNELS = {
-    **{name: plain(blocked(quiet(body, invalid="warn"))) for name, body in REFERENCE.items()},
+    **REFERENCE_KERNELS,
     "relu": relu,
     "relu_dash": relu_dash,
     "elu": ELU[0],

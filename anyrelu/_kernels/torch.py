@@ -31,6 +31,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any, NamedTuple
 
+import array_api_compat.torch as _TORCH_XP
 import torch
 import torch.autograd.forward_ad as forward_ad
 
@@ -127,12 +128,50 @@ def relu(x: torch.Tensor, leak: Any, max_value: Any, threshold: Any, xp: ModuleT
     if native:
         rule = Rule(lambda v, _: native(v), _native_chain(leak, max_value), None)
     else:
+
+        def chain(v: torch.Tensor, t: torch.Tensor, lk: Any) -> Array:
+            if array_leak and torch.is_grad_enabled():  # create_graph: d(chain)/d(leak) explicit
+                return PReluChain.apply(v, t, lk, max_value, threshold)
+            return reference.relu_chain(v, t, lk if array_leak else leak, max_value, threshold, xp)
+
         rule = Rule(
             lambda v, lk: reference.relu(v, lk if array_leak else leak, max_value, threshold, xp),
-            lambda v, t, lk: reference.relu_chain(v, t, lk if array_leak else leak, max_value, threshold, xp),
+            chain,
             lambda v, t, lk: reference.relu_leak_chain(v, t, lk, max_value, threshold, xp),
         )
     return Explicit.apply(x, leak if array_leak else None, rule)
+
+
+class PReluChain(torch.autograd.Function):
+    """relu_chain(x, t, leak) for an array leak, differentiable in t and leak (in x it is 0), so
+    that PReLU's second derivatives are right also at a zero leak."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x: torch.Tensor, t: torch.Tensor, leak: torch.Tensor, max_value: Any, threshold: Any) -> Any:
+        return reference.relu_chain(x, t, leak, max_value, threshold, _TORCH_XP)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
+        x, t, leak, ctx.max_value, ctx.threshold = inputs
+        ctx.save_for_backward(x, t, leak)
+        ctx.save_for_forward(x, t, leak)
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[Any, ...]:
+        x, t, leak = ctx.saved_tensors
+        dt = reference.relu_chain(x, g, leak, ctx.max_value, ctx.threshold, _TORCH_XP)
+        dleak = reference.relu_chain_leak_chain(x, t, g, ctx.max_value, ctx.threshold, _TORCH_XP)
+        return torch.zeros_like(x), dt, dleak.sum_to_size(leak.shape), None, None
+
+    @staticmethod
+    def jvp(ctx: Any, dx: Any, dt: Any, dleak: Any, *_: Any) -> torch.Tensor:
+        x, t, leak = ctx.saved_tensors
+        parts = [] if dt is None else [reference.relu_chain(x, dt, leak, ctx.max_value, ctx.threshold, _TORCH_XP)]
+        if dleak is not None:
+            parts.append(reference.relu_chain_leak_chain(x, t, dleak, ctx.max_value, ctx.threshold, _TORCH_XP))
+        return sum(parts[1:], parts[0]) if parts else torch.zeros_like(x)
 
 
 def _native(x: torch.Tensor, leak: Any, max_value: Any, threshold: Any) -> Callable[[Array], Array] | None:
@@ -245,11 +284,31 @@ def _elu_kernels(alpha: float, scale: float, input_scale: float) -> tuple[Callab
     expm1(input_scale * x) otherwise -- and its derivative: elu_backward, with NaN moved to the
     identity side (elu_backward's vectorized loop gives NaN there)."""
 
-    def chain(x: torch.Tensor, t: torch.Tensor) -> Array:
+    def native_chain(x: torch.Tensor, t: torch.Tensor) -> Array:
         return torch.ops.aten.elu_backward(t, alpha, scale, input_scale, False, _nan_to(x, 1.0))
 
+    # f'' = alpha scale input_scale^2 exp(input_scale x) on the lower piece (x <= 0, the lesson's
+    # rule), 0 elsewhere and at NaN; written in torch's operations, so its own derivative is right.
+    curvature = alpha * scale * input_scale * input_scale
+
+    def second(x: torch.Tensor, t: torch.Tensor, _: Any) -> Array:
+        lower = torch.where(x <= 0, x, torch.zeros_like(x))
+        return t * torch.where(x <= 0, torch.exp(lower * input_scale) * curvature, torch.zeros_like(x))
+
+    slope = Rule(lambda v, _: native_chain(v, _ones_like(v)), second, None)
+
+    def chain(x: torch.Tensor, t: torch.Tensor) -> Array:
+        if not torch.is_grad_enabled():  # a plain backward: torch's fused kernel
+            return native_chain(x, t)
+        # create_graph (or forward mode): the same values, through a Function whose derivative is f''
+        # (elu_backward's own derivative puts 0 at the kink, the upper piece's)
+        return t * Explicit.apply(x, None, slope)
+
+    def dash(x: torch.Tensor) -> Array:
+        return Explicit.apply(x, None, slope) if tracked(x) else native_chain(x, _ones_like(x))
+
     value = _native_with_derivative(lambda v: torch.ops.aten.elu(v, alpha, scale, input_scale), chain)
-    return value, lambda x: chain(x, _ones_like(x))
+    return value, dash
 
 
 def _elu_family(
@@ -272,8 +331,11 @@ def _elu_family(
 # elu and celu with a positive alpha only: elu(+0.0) would be -0.0 for a negative one. selu not in
 # float64: torch multiplies its two constants there, one ulp off the product rounded once (in
 # float32 that product is float32's lambda*alpha, so the half types and float32 are right).
-ELU = _elu_family("elu", lambda x, alpha: (alpha, 1.0, 1.0) if alpha > 0 else None)
-CELU = _elu_family("celu", lambda x, alpha: (alpha, 1.0, 1 / alpha) if alpha > 0 else None)
+# elu for alpha in (0, 1] only: for a larger alpha, alpha * exp(x) is normal where torch's exp(x)
+# has underflowed (elu_backward gives 0 at x = -104.4 in float32 for alpha = 1e30).
+ELU = _elu_family("elu", lambda x, alpha: (alpha, 1.0, 1.0) if 0 < alpha <= 1 else None)
+# celu: the reference. torch's elu with input_scale = 1/alpha rounds 1/alpha first: celu_dash(0) is
+# 0.99999994 for alpha = 0.21, celu 2.25 ulp off for alpha = 3, x/alpha underflows for a large alpha.
 SELU = _elu_family("selu", lambda x: None if x.dtype == torch.float64 else (SELU_ALPHA, SELU_SCALE, 1.0))
 
 
@@ -311,15 +373,22 @@ def _value_only(name: str, value: Callable[[Array], Array]) -> Callable[..., Arr
     return kernel
 
 
-# silu and mish: torch's kernels are within the bound, but NaN at -inf (-inf * 0); from x
-# floored at -1000 they give -0.0 there, as the true value is below every subnormal.
-SILU = _value_only("silu", lambda x: torch.nn.functional.silu(torch.clamp(x, min=-1000.0)))
-MISH = _value_only("mish", lambda x: torch.nn.functional.mish(torch.clamp(x, min=-1000.0)))
+# silu: torch's kernel is within the bound in float32 and the half types, but NaN at -inf (-inf *
+# 0); from x floored at -1000 it gives -0.0 there, as the true value is below every subnormal. Not
+# float64: it gives -0.0 at x = -710, where silu is -2.4e-306, a normal number. mish: the reference
+# (torch's mish is 3.4 ulp off in float32 on its scalar path, ATEN_CPU_CAPABILITY=default).
+_silu = _value_only("silu", lambda x: torch.nn.functional.silu(torch.clamp(x, min=-1000.0)))
+
+
+def silu(x: torch.Tensor, xp: ModuleType) -> Array:
+    return (KERNELS_BY_REFERENCE["silu"] if x.dtype == torch.float64 else _silu)(x, xp)
 
 
 def _working(x: torch.Tensor) -> torch.Tensor:
-    """x in the dtype torch computes it in: half types in float32 (rounded once at the end)."""
-    return x if x.dtype in _NATIVE_DTYPES else x.float()
+    """x in the dtype GELU is computed in: float64, rounded once at the end. In float32, the
+    argument x * fl(1/sqrt(2)) is rounded before erfc sees it, which puts gelu 4 ulp off near
+    x = -1.5 (erfc's condition number there is 3)."""
+    return x.double()
 
 
 def _gelu_value(x: torch.Tensor) -> Array:
@@ -374,7 +443,9 @@ def _native_value_and_dash(name: str, kernels: Callable[..., Any]) -> tuple[Call
 
 # gelu's tanh form stays the reference: its float32 derivative needs float64 for the bound.
 GELU = _native_value_and_dash("gelu", lambda approximate: None if approximate else (_gelu_value, _gelu_dash))
-SOFTPLUS = _native_value_and_dash("softplus", functools.lru_cache(maxsize=64)(_softplus))
+# softplus with beta = 1 only: log1p(e) / beta is 2.2 ulp off for other betas in float32, and e
+# underflows where e / beta is normal for a small beta; the reference handles both.
+SOFTPLUS = _native_value_and_dash("softplus", lambda beta: _softplus(beta) if beta == 1 else None)
 
 
 KERNELS_BY_REFERENCE = {name: with_derivative(name, body) for name, body in REFERENCE.items() if "_dash" not in name}
@@ -385,16 +456,13 @@ KERNELS: dict[str, Callable[..., Array]] = {
     "relu_dash": relu_dash,
     "elu": ELU[0],
     "elu_dash": ELU[1],
-    "celu": CELU[0],
-    "celu_dash": CELU[1],
     "selu": SELU[0],
     "selu_dash": SELU[1],
     "gelu": GELU[0],
     "gelu_dash": GELU[1],
     "softplus": SOFTPLUS[0],
     "softplus_dash": SOFTPLUS[1],
-    "silu": SILU,
-    "mish": MISH,
+    "silu": silu,
     "hard_sigmoid": hard_sigmoid,
     "hard_sigmoid_dash": hard_sigmoid_dash,
 }

@@ -56,10 +56,16 @@ def _clipped(x: Array, size: float, xp: ModuleType) -> Array:
     return xp.clip(x, min=-size, max=size)
 
 
+def _minus_abs(z: Array, xp: ModuleType) -> Array:
+    """-|z| as a where, not -abs(z): autodiff of abs gives slope 0 at z = 0, which would make
+    every second derivative built on exp(-|z|) wrong there (silu''(0) would be 1/4, not 1/2)."""
+    return xp.where(z >= 0, -z, z)
+
+
 def _sigmoid_parts(z: Array, xp: ModuleType) -> tuple[Array, Array]:
     """sigmoid(z) and sigmoid(z) * (1 - sigmoid(z)), with no overflow and no cancellation:
     e = exp(-|z|) <= 1, so sigmoid(z) = 1/(1+e) or e/(1+e), and s(1-s) = e/(1+e)^2."""
-    e = xp.exp(-xp.abs(z))
+    e = xp.exp(_minus_abs(z, xp))
     one_plus = 1 + e
     s = xp.where(z >= 0, 1 / one_plus, e / one_plus)
     return s, e / (one_plus * one_plus)
@@ -75,7 +81,16 @@ def elu(x: Array, alpha: float, xp: ModuleType) -> Array:
 
 def elu_dash(x: Array, alpha: float, xp: ModuleType) -> Array:
     """1 for x > 0 (and NaN); alpha * exp(x) for x <= 0 -- not expm1(x) + 1, which loses the tail."""
-    return xp.where(x <= 0, constant(alpha, x, xp) * xp.exp(_lower(x, xp)), constant(1, x, xp))
+    return xp.where(x <= 0, _times_exp(alpha, _lower(x, xp), xp), constant(1, x, xp))
+
+
+def _times_exp(alpha: float, x: Array, xp: ModuleType) -> Array:
+    """alpha * exp(x); for |alpha| > 1 as exp(x/2) * (alpha * exp(x/2)), so that a product that is
+    a normal number is not built from an exp(x) that has underflowed (x < -708 in float64)."""
+    if abs(alpha) <= 1:
+        return constant(alpha, x, xp) * xp.exp(x)
+    half = xp.exp(x / 2)
+    return half * (constant(alpha, x, xp) * half)
 
 
 def selu(x: Array, xp: ModuleType) -> Array:
@@ -90,8 +105,14 @@ def selu_dash(x: Array, xp: ModuleType) -> Array:
 
 
 def celu(x: Array, alpha: float, xp: ModuleType) -> Array:
-    """x for x > 0; alpha * expm1(x / alpha) for x <= 0 (x / alpha, not x * (1/alpha): one rounding)."""
-    return xp.where(x < 0, constant(alpha, x, xp) * expm1(_celu_argument(x, alpha, xp), xp), x)
+    """x for x > 0; alpha * expm1(x / alpha) for x <= 0 (x / alpha, not x * (1/alpha): one rounding).
+    For alpha > 1, x / alpha may underflow where the value is x itself: below |x / alpha| = 2^-60,
+    alpha * expm1(x / alpha) = x (1 + x / (2 alpha)) rounds to x."""
+    u = _celu_argument(x, alpha, xp)
+    y = constant(alpha, x, xp) * expm1(u, xp)
+    if alpha > 1:
+        y = xp.where(xp.abs(u) < constant(2.0**-60, x, xp), x, y)
+    return xp.where(x < 0, y, x)
 
 
 def celu_dash(x: Array, alpha: float, xp: ModuleType) -> Array:
@@ -99,9 +120,13 @@ def celu_dash(x: Array, alpha: float, xp: ModuleType) -> Array:
 
 
 def _celu_argument(x: Array, alpha: float, xp: ModuleType) -> Array:
-    """x / alpha on the lower piece, from x floored at -1000 alpha (x / alpha could overflow for
-    alpha < 1; expm1 is -1 and exp is 0 long before), 0 elsewhere."""
-    return xp.clip(_lower(x, xp), min=-1000 * alpha) / constant(alpha, x, xp)
+    """x / alpha on the lower piece, 0 elsewhere; for alpha < 1 from x floored at -1000 alpha (x / alpha
+    could overflow; expm1 is -1 and exp is 0 long before). No floor for alpha >= 1: -1000 alpha
+    itself overflows for alpha > 1.8e305."""
+    lower = _lower(x, xp)
+    if alpha < 1:
+        lower = xp.clip(lower, min=-1000 * alpha)
+    return lower / constant(alpha, x, xp)
 
 
 # ---------------------------------------------------------------- GELU, SiLU
@@ -122,13 +147,31 @@ def gelu_dash(x: Array, approximate: bool, xp: ModuleType) -> Array:
     """Exact: Phi(x) + x phi(x). Tanh form: s + 2x u' s(1-s), s = sigmoid(2u), s(1-s) without
     cancellation (see _sigmoid_parts)."""
     if approximate:
+        # With a = 2u, E = exp(-|a|) and x a' = x (2k + 6kc x^2): s + x a' s (1 - s) is
+        # E ((1 + x a') + E) / (1 + E)^2 for a < 0 and (1 + E (1 + x a')) / (1 + E)^2 for a >= 0.
+        # For x < 0 the sum cancels only in 1 + x a', a polynomial in x with no rounded
+        # transcendental in it: 7.8 ulp at worst in float64 where the textbook form gives 9.5.
         small = _clipped(x, 1e4, xp)  # x^3 must not overflow; sigmoid(2u) is settled there
-        s, spread = _sigmoid_parts(2 * _tanh_argument(small, xp), xp)
-        slope = constant(math.sqrt(2 / math.pi), x, xp) * (1 + constant(3 * 0.044715, x, xp) * small * small)
-        return s + 2 * small * slope * spread
+        a = 2 * _tanh_argument(small, xp)
+        k = math.sqrt(2 / math.pi)
+        xa = small * (constant(2 * k, x, xp) + constant(6 * k * 0.044715, x, xp) * (small * small))
+        m = _minus_abs(a, xp)
+        e, h = xp.exp(m), xp.exp(m / 2)  # e / (1 + e) as h h / (1 + e): see silu
+        one_plus = 1 + e
+        deep = (h / one_plus) * ((h * ((1 + xa) + e)) / one_plus)
+        negative = xp.where(m > _DEEP, (e / one_plus) * (((1 + xa) + e) / one_plus), _zero_below_tail(x, deep, xp))
+        return xp.where(a < 0, negative, (1 + e * (1 + xa)) / (one_plus * one_plus))
     small = _clipped(x, 64.0, xp)  # exp(-x^2/2) underflows beyond 38.6: x * phi(x) is 0 there
     density = xp.exp(-(small * small) / 2) * constant(1 / math.sqrt(2 * math.pi), x, xp)
-    return erfc(x * constant(-1 / math.sqrt(2), x, xp), xp) / 2 + small * density
+    near = erfc(x * constant(-1 / math.sqrt(2), x, xp), xp) / 2 + small * density
+    # Below -30, phi(x) (x + Phi(x)/phi(x)) with Mills' ratio Phi/phi from its asymptotic series
+    # (1 - 1/x^2 + 3/x^4 - 15/x^6 + 105/x^8 - 945/x^10) / |x| (next term 1e-14 relative at 30,
+    # diluted 1000-fold by x + ...): Phi(x) is subnormal from x = -37.5 on, while the derivative is
+    # a normal number down to -37.6 (XLA flushes Phi there).
+    tail = xp.where(x < -30, small, constant(-30.0, x, xp))  # a harmless -30 off the tail
+    v = 1 / (tail * tail)
+    mills = (1 + v * (-1 + v * (3 + v * (-15 + v * (105 - 945 * v))))) / -tail
+    return xp.where(x < -30, _zero_below_tail(x, density * (small + mills), xp), near)
 
 
 def _tanh_argument(x: Array, xp: ModuleType) -> Array:
@@ -138,16 +181,42 @@ def _tanh_argument(x: Array, xp: ModuleType) -> Array:
     return constant(math.sqrt(2 / math.pi), x, xp) * (small + constant(0.044715, x, xp) * small * small * small)
 
 
+# Underflow in the tails: where a result is x e (large |x| times e = exp(-|x|), subnormal), it is
+# built as (x h) h with h = exp(-|x|/2), a normal number: silu(-709.4) is -5.5e-306, which a
+# subnormal e would lose (XLA on the CPU flushes it to 0). Only below _DEEP, where exp(x) nears
+# float64's subnormals: above it, e itself is one rounding fewer.
+_DEEP = -690.0
+
+
 def silu(x: Array, xp: ModuleType) -> Array:
-    """x * sigmoid(x), sigmoid from exp(-|x|): never overflows, no 1 - sigmoid."""
-    s, _ = _sigmoid_parts(x, xp)
-    return _floored(x, _TAIL, xp) * s
+    """x * sigmoid(x), sigmoid from e = exp(-|x|): never overflows, no 1 - sigmoid; for x < 0
+    ((x h) h) / (1 + e) with h = exp(-|x|/2)."""
+    m = _minus_abs(x, xp)
+    e, h = xp.exp(m), xp.exp(m / 2)
+    factor = _floored(x, _TAIL, xp)
+    one_plus = 1 + e
+    s = xp.where(x >= 0, 1 / one_plus, e / one_plus)
+    low = xp.clip(factor, max=0.0)  # the deep branch at +inf would be inf * 0
+    return xp.where(x > _DEEP, factor * s, ((low * h) * h) / one_plus)
 
 
 def silu_dash(x: Array, xp: ModuleType) -> Array:
-    """sigmoid(x) + x sigmoid(x) (1 - sigmoid(x)), the last factor as e/(1+e)^2."""
-    s, spread = _sigmoid_parts(x, xp)
-    return s + _clipped(x, _TAIL, xp) * spread  # spread is 0 beyond: inf * 0 would be NaN
+    """sigmoid(x) (1 + x (1 - sigmoid(x))): (1 + x e / (1 + e)) / (1 + e) for x >= 0, and
+    (h / (1 + e)) (h (1 + x / (1 + e))) for x < 0 (h as in silu)."""
+    m = _minus_abs(x, xp)
+    e, h = xp.exp(m), xp.exp(m / 2)
+    small = _clipped(x, _TAIL, xp)  # e is 0 beyond: inf * 0 would be NaN
+    one_plus = 1 + e
+    upper = (1 + small * e / one_plus) / one_plus
+    lower = (e / one_plus) * (1 + small / one_plus)
+    deep = _zero_below_tail(x, (h / one_plus) * (h * (1 + small / one_plus)), xp)
+    return xp.where(x >= 0, upper, xp.where(m > _DEEP, lower, deep))
+
+
+def _zero_below_tail(x: Array, y: Array, xp: ModuleType) -> Array:
+    """y, and +0.0 below -_TAIL: the derivatives approach 0 from below, but the contract's
+    f'(-inf) is +0.0 (a product with a zero factor would keep the negative sign)."""
+    return xp.where(x < -_TAIL, xp.zeros_like(y), y)
 
 
 # ---------------------------------------------------------------- softplus, Mish
@@ -156,9 +225,14 @@ def silu_dash(x: Array, xp: ModuleType) -> Array:
 def softplus(x: Array, beta: float, xp: ModuleType) -> Array:
     """log(1 + exp(beta x)) / beta as max(x, 0) + log1p(exp(-|beta x|)) / beta: no overflow, no
     threshold switch, and both terms >= 0 (no cancellation)."""
-    e = xp.exp(-xp.abs(_scaled(x, beta, xp)))
+    z = -xp.abs(_scaled(x, beta, xp))
+    e = xp.exp(z)
     positive = xp.where(x > 0, x, xp.zeros_like(x))
-    return positive + xp.log1p(e) / constant(beta, x, xp)
+    tail = xp.log1p(e) / constant(beta, x, xp)
+    if beta < 1:  # e may underflow where e / beta is normal: there log1p(e) = e = exp(z/2)^2
+        half = xp.exp(z / 2)
+        tail = xp.where(e < constant(2.0**-60, x, xp), half * (half / constant(beta, x, xp)), tail)
+    return positive + tail
 
 
 def softplus_dash(x: Array, beta: float, xp: ModuleType) -> Array:
@@ -186,15 +260,27 @@ def _mish_parts(x: Array, xp: ModuleType) -> tuple[Array, Array]:
 
 
 def mish(x: Array, xp: ModuleType) -> Array:
-    """x * tanh(softplus(x))."""
+    """x * tanh(softplus(x)); for x < 0 ((x h) h) (e + 2) / (n + 2) with h = exp(x/2)."""
     t, _ = _mish_parts(x, xp)
-    return _floored(x, _TAIL, xp) * t
+    factor = _floored(x, _TAIL, xp)
+    e = xp.exp(_lower(factor, xp))
+    h = xp.exp(_lower(factor, xp) / 2)
+    return xp.where(x > _DEEP, factor * t, ((factor * h) * h) * ((e + 2) / (e * (e + 2) + 2)))
 
 
 def mish_dash(x: Array, xp: ModuleType) -> Array:
-    """tanh(softplus(x)) + x sech^2(softplus(x)) sigmoid(x)."""
-    t, slope = _mish_parts(x, xp)
-    return t + _clipped(x, _TAIL, xp) * slope  # slope is 0 beyond: inf * 0 would be NaN
+    """tanh(softplus(x)) + x sech^2(softplus(x)) sigmoid(x), over one denominator: with e = exp(x)
+    and d = e (e + 2) + 2 it is e (4 (1 + x) + e ((6 + 4x) + e (4 + e))) / d^2, whose only
+    cancellation (x near -1.9) is between terms that carry no rounded exp: 6.2 ulp at worst in
+    float64, where t + x slope gives 9.2 (and 3/5 exactly at 0). x is clipped to [-1000, 40]: the derivative is 0 and 1
+    beyond, and nothing overflows (e^4 at 40 is 1e69)."""
+    small = xp.clip(x, min=-_TAIL, max=_MISH_TOP)
+    e = xp.exp(small)
+    d = e * (e + 2) + 2
+    inner = 4 * (1 + small) + e * ((6 + 4 * small) + e * (4 + e))
+    h = xp.exp(_lower(small, xp) / 2)  # x < 0: e as h h, e / d as (h / d) h (see silu)
+    upper = xp.where(x < _MISH_TOP, (e * inner) / (d * d), xp.ones_like(x))  # 1 there, and exactly
+    return xp.where(x > _DEEP, upper, _zero_below_tail(x, (h / d) * ((h * inner) / d), xp))
 
 
 # ---------------------------------------------------------------- hard sigmoid, hard swish
@@ -239,22 +325,25 @@ def squareplus(x: Array, b: float, xp: ModuleType) -> Array:
 def squareplus_dash(x: Array, b: float, xp: ModuleType) -> Array:
     """(1 + x/s) / 2 as q = squareplus(-|x|) / s for x < 0 and 1 - q for x >= 0: without
     1 + x/s cancelling (q <= 1/2, so 1 - q cannot cancel either)."""
-    s = xp.hypot(x, constant(math.sqrt(b), x, xp))
-    q = _squareplus_tail(x, s, b, xp) / s
+    small = _clipped(x, 1e170, xp)  # q underflows long before; and inf / inf in autodiff would be NaN
+    s = xp.hypot(small, constant(math.sqrt(b), x, xp))
+    q = _squareplus_tail(small, s, b, xp) / s
     return xp.where(x >= 0, 1 - q, q)
 
 
 def _squareplus_tail(x: Array, s: Array, b: float, xp: ModuleType) -> Array:
     """squareplus(-|x|) = (b/4) / (s/2 + |x|/2)."""
-    return constant(b / 4, x, xp) / (s / 2 + xp.abs(x) / 2)
+    h = constant(math.sqrt(b) / 2, x, xp)  # b / 4 as h * h: a subnormal b / 4 would lose bits
+    return h * (h / (s / 2 - _minus_abs(x, xp) / 2))
 
 
 FUNCTIONS = (
     "elu", "selu", "celu", "gelu", "silu", "softplus", "mish", "hard_sigmoid", "hard_swish", "squareplus",
 )  # fmt: skip
 IN_FLOAT64 = frozenset(
-    name for base in FUNCTIONS if not base.startswith("hard_") for name in (base, f"{base}_dash")
-)  # the functions computed in float64; hard_sigmoid and hard_swish compute half types in float32
+    [name for base in FUNCTIONS if not base.startswith("hard_") for name in (base, f"{base}_dash")] + ["hard_swish"]
+)  # the functions computed in float64 (hard_swish: x (x + 3) / 6 rounds three times, 2.2 ulp in
+# float32 where XLA turns / 6 into * (1/6)); hard_sigmoid and hard_swish_dash compute half types in float32
 
 
 def in_wider_dtype(name: str, body: Callable[..., Array]) -> Callable[..., Array]:

@@ -59,6 +59,20 @@ def relu_leak_chain(
     return xp.where(moves, shifted, zero) * t
 
 
+def relu_chain_leak_chain(
+    x: Array, t: Array, s: Array, max_value: Number | None, threshold: Number, xp: ModuleType
+) -> Array:
+    """The derivative of relu_chain(x, t, leak) with respect to an array leak, applied to s: t * s
+    on the leak side (not on the flat side), 0 elsewhere -- also at a zero leak, where relu_chain's
+    value is held at +0.0 (autodiff through that where would give 0: PReLU's mixed second
+    derivative d2y/dx dleak would be 0 instead of 1 at leak = 0)."""
+    zero, kink = _zero_and_kink(x, threshold, xp)
+    side = x <= kink
+    if max_value is not None:
+        side = side & ~(x >= constant(max_value, x, xp))
+    return xp.where(side, t, zero) * s
+
+
 def _zero_and_kink(x: Array, threshold: Number, xp: ModuleType) -> tuple[Array, Array]:
     zero = constant(0, x, xp)
     return zero, zero if threshold == 0 else constant(threshold, x, xp)

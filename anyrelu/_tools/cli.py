@@ -11,7 +11,7 @@ import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .. import __version__
 from .bench import CASES
@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
         "on every installed backend, side by side with the lesson's np.where.",
     )
     parser.add_argument("--version", action="version", version=f"anyrelu {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{bench,plot}")
+    commands = parser.add_subparsers(dest="command", metavar="{accuracy,bench,plot}")
     bench = commands.add_parser(
         "bench",
         help="time anyrelu against each backend's own operation",
@@ -42,24 +42,106 @@ def _parser() -> argparse.ArgumentParser:
         "anyrelu's time / the native time: lower is better.",
     )
     backends = ", ".join(BACKENDS)
-    bench.add_argument("--backend", action="append", choices=BACKENDS, metavar="NAME",
-                       help=f"only this backend, repeatable: {backends} (default: every installed one)")  # fmt: skip
+    bench.add_argument(
+        "--backend",
+        action="append",
+        choices=BACKENDS,
+        metavar="NAME",
+        help=f"only this backend, repeatable: {backends} (default: every installed one)",
+    )
     bench.add_argument("--sizes", type=_sizes, metavar="N,N", help="array sizes of the large NumPy rows, e.g. 1e5,1e6")
     smoke = "a smoke run (2 rounds, small sizes): checks that every row runs, measures nothing"
     bench.add_argument("--quick", action="store_true", help=smoke)
     bench.add_argument("--json", type=_output(".json"), metavar="FILE", help="also write the results to FILE")
     bench.add_argument("--markdown", type=_output(".md"), metavar="FILE", help="also write the tables to FILE")
     bench.add_argument("--plot", type=_output(*FORMATS), metavar="FILE", help="also draw the ratios (.png, .svg, .pdf)")
+    _accuracy_parser(commands)
     plot = commands.add_parser(
         "plot", help="draw a function and its derivative", description="Draw a function and its derivative."
     )
     names = ", ".join(NAMES)
-    plot.add_argument("name", nargs="?", default="relu", choices=NAMES, metavar="NAME",
-                      help=f"one of {names} (default: relu, drawn with leaky relu as in the lesson)")  # fmt: skip
-    plot.add_argument("-o", "--output", required=True, type=_output(*FORMATS), metavar="FILE",
-                      help="a .png, .svg or .pdf file")  # fmt: skip
+    plot.add_argument(
+        "name",
+        nargs="?",
+        default="relu",
+        choices=NAMES,
+        metavar="NAME",
+        help=f"one of {names} (default: relu, drawn with leaky relu as in the lesson)",
+    )
+    plot.add_argument(
+        "-o", "--output", required=True, type=_output(*FORMATS), metavar="FILE", help="a .png, .svg or .pdf file"
+    )
     plot.add_argument("--leak", type=_finite, default=0.1, help="the leaky relu's slope (default 0.1)")
     return parser
+
+
+def _accuracy_parser(commands: Any) -> None:
+    from .accuracy import CASES, DTYPES, SCREENED
+
+    accuracy = commands.add_parser(
+        "accuracy",
+        help="screen every function against a high-precision oracle, on every CPU code path",
+        description="A dense screen of every function and derivative against an oracle in extended precision, on "
+        "every installed backend, dtype and CPU code path (NumPy's SIMD targets, torch's ATen capabilities). "
+        "Exit status 1 if any point is beyond the contract's bound.",
+    )
+    names = sorted({name for name, _ in CASES})
+    accuracy.add_argument(
+        "--backend",
+        action="append",
+        choices=SCREENED,
+        metavar="NAME",
+        help=f"only this backend, repeatable: {', '.join(SCREENED)} (default: every installed one)",
+    )
+    accuracy.add_argument(
+        "--dtype",
+        action="append",
+        choices=DTYPES,
+        metavar="DTYPE",
+        help=f"only this dtype, repeatable: {', '.join(DTYPES)}",
+    )
+    accuracy.add_argument(
+        "--function",
+        action="append",
+        choices=names,
+        metavar="NAME",
+        help="only this function (and its derivative), repeatable",
+    )
+    accuracy.add_argument(
+        "--points", type=_count, default=4_000_000, help="float32 points per function (float64: a quarter; default 4e6)"
+    )
+    accuracy.add_argument("--peers", action="store_true", help="also screen jax.nn and torch.nn.functional")
+    accuracy.add_argument(
+        "--only-this-path",
+        action="store_true",
+        help="only the CPU code path this process picks, not every one the CPU has",
+    )
+    accuracy.add_argument(
+        "--exhaustive",
+        action="store_true",
+        help="every float32 input (2^32) of one --function on one --backend (hours)",
+    )
+    accuracy.add_argument(
+        "--start",
+        type=int,
+        default=0,
+        choices=range(256),
+        metavar="CHUNK",
+        help="with --exhaustive: the chunk (of 256) to start from, to resume a stopped run",
+    )
+    accuracy.add_argument("--json", type=_output(".json"), metavar="FILE", help="also write every row to FILE")
+    accuracy.add_argument("--markdown", type=_output(".md"), metavar="FILE", help="also write the table to FILE")
+    accuracy.add_argument("--this-path-only", metavar="LABEL", help=argparse.SUPPRESS)  # a child process
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(float(text))
+    except (ValueError, OverflowError):
+        value = 0
+    if value < 100:
+        raise argparse.ArgumentTypeError(f"needs a whole number of at least 100, e.g. 4e6; got {text!r}")
+    return value
 
 
 def _finite(text: str) -> float:
@@ -96,6 +178,10 @@ def _output(*suffixes: str) -> Callable[[str], str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "accuracy":
+        from .accuracy import main as accuracy
+
+        return accuracy(args)
     if args.command == "bench":
         from .bench import main as bench
 

@@ -1,0 +1,615 @@
+"""``python -m anyrelu accuracy``: a dense screen of every function and derivative, on every
+installed backend, in float16, bfloat16, float32 and float64, on every CPU code path this machine
+has, against the oracle of ``oracle.py`` (no code shared with anyrelu's reference bodies).
+
+The points, per function and dtype: every float32 (and float64) within ``NEAR`` ulps of each kink,
+branch switch and overflow/underflow threshold; uniform on [-8, 8] and [-120, 120] ([-760, 760]
+for float64); log-uniform magnitudes from 1e-10 to 3e4 of both signs; random bit patterns; ±0,
+±inf, subnormals and the extremes. float16 and bfloat16 take every one of their 65536 values.
+
+CPU code paths: NumPy and torch choose their SIMD loops by CPU. Each path is a child process of
+this command with the library's own switch set -- NumPy's ``NPY_DISABLE_CPU_FEATURES`` for each
+dispatch target this CPU runs, torch's ``ATEN_CPU_CAPABILITY`` (default, avx2, avx512 as far as
+the CPU goes) -- so that a path this machine does not pick by itself is screened too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from . import oracle
+from .libraries import LIBRARIES, why_missing
+
+DTYPES = ("float16", "bfloat16", "float32", "float64")
+SCREENED = ("numpy", "array_api_strict", "jax", "torch", "dask", "cupy")
+NEAR = 64  # ulps on each side of every switch point
+
+# (function, parameters): every function with its defaults, other values and extreme ones.
+CASES: list[tuple[str, dict[str, Any]]] = [
+    ("elu", {}),
+    ("elu", {"alpha": 0.3}),
+    ("elu", {"alpha": -2.0}),
+    ("elu", {"alpha": 1e30}),
+    ("elu", {"alpha": 8.99e307}),
+    ("selu", {}),
+    ("celu", {}),
+    ("celu", {"alpha": 0.21}),
+    ("celu", {"alpha": 3.0}),
+    ("celu", {"alpha": 1e10}),
+    ("celu", {"alpha": 1e-3}),
+    ("celu", {"alpha": 1e300}),
+    ("gelu", {}),
+    ("gelu", {"approximate": True}),
+    ("silu", {}),
+    ("softplus", {}),
+    ("softplus", {"beta": 10.0}),
+    ("softplus", {"beta": 0.25}),
+    ("softplus", {"beta": 1e-30}),
+    ("mish", {}),
+    ("hard_sigmoid", {}),
+    ("hard_swish", {}),
+    ("squareplus", {}),
+    ("squareplus", {"b": 0.5}),
+    ("squareplus", {"b": 1e-30}),
+    ("squareplus", {"b": 1e-310}),
+]
+DEFAULTS = {"alpha": 1.0, "approximate": False, "beta": 1.0, "b": 4.0}
+PARAMETER = {"elu": "alpha", "celu": "alpha", "gelu": "approximate", "softplus": "beta", "squareplus": "b"}
+
+# Where formulas switch, in x (times the parameter where it scales x): kinks, the reference's
+# clips and floors, the libraries' thresholds (torch's softplus 20), exp's overflow and underflow.
+SWITCHES = [0.0, 1.0, 3.0, 9.0, 17.0, 20.0, 38.6, 40.0, 64.0, 88.72, 103.97, 1000.0, 1e4, 709.78, 745.13, 0.5]
+
+
+def case_id(name: str, kwargs: dict[str, Any]) -> str:
+    return f"{name}({', '.join(f'{k}={v}' for k, v in kwargs.items())})"
+
+
+# ---------------------------------------------------------------- points
+
+
+def numpy_dtype(name: str) -> np.dtype:
+    if name == "bfloat16":
+        import ml_dtypes
+
+        return np.dtype(ml_dtypes.bfloat16)  # type: ignore[no-any-return]
+    return np.dtype(name)
+
+
+def points(dtype_name: str, count: int, scale: float = 1.0, seed: int = 0) -> np.ndarray:
+    """The screen's points in dtype (see the module's docstring); count is for float32 (float64
+    takes a quarter); float16 and bfloat16 are exhaustive unless count is below 65536."""
+    dtype = numpy_dtype(dtype_name)
+    info = oracle.finfo(dtype)
+    rng = np.random.default_rng(seed)
+    if dtype.itemsize == 2:
+        every = np.arange(1 << 16, dtype=np.uint16).view(dtype)
+        every = every[~np.isnan(every.astype(np.float32))]
+        return every if count >= 1 << 16 else rng.choice(every, count, replace=False)
+    if dtype.itemsize == 8:
+        count //= 4
+    ints = np.dtype(f"u{dtype.itemsize}")
+    wide = 760.0 if dtype.itemsize == 8 else 120.0
+    parts = [
+        rng.uniform(-8, 8, count * 3 // 8),
+        rng.uniform(-wide, wide, count // 4),
+        np.exp(rng.uniform(np.log(1e-10), np.log(3e4), count // 4)) * rng.choice([-1.0, 1.0], count // 4),
+    ]
+    bits = rng.integers(0, np.iinfo(ints).max, count // 8, dtype=ints, endpoint=True).view(dtype)
+    special = [
+        0.0,
+        -0.0,
+        np.inf,
+        -np.inf,
+        float(info.max),
+        -float(info.max),
+        float(info.smallest_normal),
+        float(info.smallest_subnormal),
+        -float(info.smallest_subnormal),
+        -float(info.smallest_normal),
+    ]
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = np.concatenate([np.concatenate(parts).astype(dtype), bits, np.array(special, dtype=dtype)])
+        centres = np.array([s * k for s in SWITCHES for k in {1.0, 1 / scale}], dtype=np.float64)
+        centres = np.concatenate([centres, -centres]).astype(dtype)
+        centres = centres[np.isfinite(centres)]
+        steps = np.arange(-NEAR, NEAR + 1, dtype=np.int64)
+        signed = centres.view(f"i{dtype.itemsize}").astype(np.int64)
+        near = (signed[:, None] + steps[None, :]).astype(f"i{dtype.itemsize}").view(dtype).ravel()
+        x = np.concatenate([x, near])
+    return x[~np.isnan(x.astype(np.float64))]  # NaN's pieces are the contract table's (tests)
+
+
+# ---------------------------------------------------------------- backends
+
+
+def to_backend(library: str, x: np.ndarray, dtype_name: str) -> Any:
+    if library == "numpy":
+        return x.copy()
+    if library == "dask":
+        import dask.array as da
+
+        return da.from_array(x, chunks=max(1, x.size // 4))
+    if library == "array_api_strict":
+        import array_api_strict
+
+        return array_api_strict.asarray(x)
+    if library == "jax":
+        import jax.numpy as jnp
+
+        return jnp.asarray(x)
+    if library == "torch":
+        import torch
+
+        return torch.from_numpy(x.astype(np.float32) if dtype_name == "bfloat16" else x.copy()).to(
+            getattr(torch, dtype_name)
+        )
+    if library == "cupy":
+        import cupy
+
+        return cupy.asarray(x)
+    raise ValueError(library)
+
+
+def to_numpy(y: Any) -> np.ndarray:
+    """float64 (or float32 for the half types: exact) NumPy values of a result."""
+    from .libraries import to_numpy as plain
+
+    if hasattr(y, "dtype") and "bfloat16" in str(y.dtype) and hasattr(y, "float"):
+        y = y.float()
+    return np.asarray(plain(y)).astype(np.float64)
+
+
+def supports(library: str, dtype_name: str) -> bool:
+    return not (dtype_name in ("float16", "bfloat16") and library == "array_api_strict") and not (
+        dtype_name == "bfloat16" and library == "cupy"
+    )
+
+
+def anyrelu_call(name: str, dash: bool, kwargs: dict[str, Any]) -> Callable[[Any], Any]:
+    import anyrelu
+
+    f = getattr(anyrelu, f"{name}_dash" if dash else name)
+    return lambda x: f(x, **kwargs)
+
+
+def peer_call(library: str, name: str, dash: bool, kwargs: dict[str, Any]) -> Callable[[Any], Any] | None:
+    """jax.nn's or torch.nn.functional's f (and f' by their autodiff), or None where they have none."""
+    if library == "jax":
+        import jax
+        import jax.nn as nn
+
+        table: dict[str, Callable[..., Any]] = {
+            "elu": lambda x, alpha=1.0: nn.elu(x, alpha),
+            "selu": nn.selu,
+            "celu": lambda x, alpha=1.0: nn.celu(x, alpha),
+            "gelu": lambda x, approximate=False: nn.gelu(x, approximate=approximate),
+            "silu": nn.silu,
+            "softplus": lambda x, beta=1.0: nn.softplus(x * beta) / beta if beta != 1.0 else nn.softplus(x),
+            "mish": nn.mish,
+            "hard_sigmoid": nn.hard_sigmoid,
+            "hard_swish": nn.hard_swish,
+            "squareplus": lambda x, b=4.0: nn.squareplus(x, b),
+        }
+        f = table.get(name)
+        if f is None:
+            return None
+        g = lambda x: f(x, **kwargs)  # noqa: E731
+        return jax.jit(jax.vmap(jax.grad(g))) if dash else jax.jit(g)
+    if library == "torch":
+        import torch
+        import torch.nn.functional as F
+
+        ttable: dict[str, Callable[..., Any]] = {
+            "elu": lambda x, alpha=1.0: F.elu(x, alpha),
+            "selu": F.selu,
+            "celu": lambda x, alpha=1.0: F.celu(x, alpha),
+            "gelu": lambda x, approximate=False: F.gelu(x, approximate="tanh" if approximate else "none"),
+            "silu": F.silu,
+            "softplus": lambda x, beta=1.0: F.softplus(x, beta),
+            "mish": F.mish,
+            "hard_sigmoid": F.hardsigmoid,
+            "hard_swish": F.hardswish,
+        }
+        tf = ttable.get(name)
+        if tf is None:
+            return None
+        if not dash:
+            return lambda x: tf(x, **kwargs)
+
+        def derivative(x: Any) -> Any:
+            leaf = x.detach().requires_grad_(True)
+            (grad,) = torch.autograd.grad(tf(leaf, **kwargs).sum(), leaf)
+            return grad
+
+        return derivative
+    return None
+
+
+# ---------------------------------------------------------------- one screen
+
+
+@dataclass
+class Row:
+    library: str
+    path: str
+    dtype: str
+    case: str
+    derivative: bool
+    points: int
+    worst_ulps: float  # the largest error in ulps, where the exact value is not tiny
+    worst_ratio: float  # the largest error / what the contract allows there (above 1 is a break)
+    worst_x: float  # where worst_ratio occurs
+    got: float
+    exact: float
+    breaks: int  # points over the bound
+    peer: bool = False
+    skipped: str = ""
+
+
+def _parameter_in(kwargs: dict[str, Any], name: str, dtype: np.dtype) -> Any:
+    key = PARAMETER.get(name)
+    if key is None:
+        return None
+    value = kwargs.get(key, DEFAULTS[key])
+    if isinstance(value, bool):
+        return value
+    with np.errstate(over="ignore", under="ignore"):
+        return float(np.asarray(value, dtype=np.float64).astype(dtype).astype(np.float64))
+
+
+def _flush(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    tiny = float(oracle.finfo(dtype).smallest_normal)
+    return np.where(np.abs(x.astype(np.float64)) < tiny, 0.0, x.astype(np.float64)).astype(dtype)
+
+
+def screen_one(
+    library: str,
+    path: str,
+    dtype_name: str,
+    name: str,
+    kwargs: dict[str, Any],
+    dash: bool,
+    x: np.ndarray,
+    reference: tuple[np.ndarray, np.ndarray],
+    flushed: tuple[np.ndarray, np.ndarray] | None,
+    peer: bool,
+) -> Row:
+    """One function (or derivative) on one backend, dtype and path, over the points x."""
+    dtype = numpy_dtype(dtype_name)
+    row = Row(library, path, dtype_name, case_id(name, kwargs), dash, int(x.size), 0.0, 0.0, 0.0, 0.0, 0.0, 0, peer)
+    call = peer_call(library, name, dash, kwargs) if peer else anyrelu_call(name, dash, kwargs)
+    if call is None:
+        row.skipped = "no such function in the library"
+        return row
+    try:
+        got = to_numpy(call(to_backend(library, x, dtype_name)))
+    except (TypeError, ValueError) as error:  # anyrelu refuses a parameter the dtype cannot hold
+        row.skipped = f"refused: {str(error)[:120]}"
+        return row
+    except Exception as error:  # a peer's failure is its answer; anyrelu's is a break
+        if peer:
+            row.skipped = f"{type(error).__name__}: {str(error)[:120]}"
+            return row
+        row.worst_ratio, row.worst_ulps, row.breaks, row.got = np.inf, np.inf, int(x.size), np.nan
+        return row
+    value, condition = reference
+    ulps, ratio = oracle.excess(got, value, condition, dtype, dash)
+    if flushed is not None:  # a backend that reads a subnormal x as zero may answer f(0)
+        ulps0, ratio0 = oracle.excess(got, *flushed, dtype, dash)
+        ulps, ratio = np.minimum(ulps, ulps0), np.minimum(ratio, ratio0)
+    worst = int(np.argmax(ratio))
+    row.worst_ulps = float(np.max(ulps[np.isfinite(ulps)], initial=0.0)) if not np.isinf(ulps).any() else np.inf
+    row.worst_ratio, row.worst_x = float(ratio[worst]), float(x[worst].astype(np.float64))
+    row.got, row.exact, row.breaks = float(got[worst]), float(value[worst]), int(np.sum(ratio > 1))
+    return row
+
+
+def _flushes(library: str, dtype_name: str) -> bool:
+    if library != "jax":
+        return False
+    from anyrelu._kernels.jax import flushes
+
+    return bool(flushes(numpy_dtype(dtype_name)))
+
+
+def screen(
+    libraries: list[str],
+    path: str,
+    dtypes: list[str],
+    count: int,
+    peers: bool,
+    cases: list[tuple[str, dict[str, Any]]],
+    progress: Callable[[str], None] = lambda _: None,
+) -> Iterator[Row]:
+    """Every case on every library and dtype given, on this process's CPU path."""
+    if "jax" in libraries:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+    if "torch" in libraries:
+        import torch
+
+        torch.set_num_threads(1)
+    for dtype_name in dtypes:
+        dtype = numpy_dtype(dtype_name)
+        for name, kwargs in cases:
+            parameter = _parameter_in(kwargs, name, dtype)
+            # softplus switches at s / beta, celu at s * alpha
+            scale = {"softplus": parameter, "celu": 1 / parameter if parameter else 1.0}.get(name, 1.0)
+            scale = scale if scale and np.isfinite(scale) else 1.0  # a parameter the dtype cannot hold
+            x = points(dtype_name, count, scale)
+            sample = dtype_name == "float64" and ((name == "gelu" and not parameter) or not oracle.EXTENDED)
+            if sample:  # mpmath, on a sample
+                x = np.random.default_rng(1).choice(x, min(x.size, max(2000, count // 200)), replace=False)
+            for dash in (False, True):
+                progress(f"{path} {dtype_name} {case_id(name, kwargs)}{' dash' if dash else ''}")
+                reference = oracle.evaluate(name, dash, x, parameter)
+                if sample:
+                    reference = (oracle.exact_mpmath(name, dash, x, parameter), reference[1])
+                flushed = None
+                for library in libraries:
+                    if not supports(library, dtype_name):
+                        continue
+                    if _flushes(library, dtype_name) and flushed is None:
+                        flushed = oracle.evaluate(name, dash, _flush(x, dtype), parameter)
+                    yield screen_one(
+                        library,
+                        path,
+                        dtype_name,
+                        name,
+                        kwargs,
+                        dash,
+                        x,
+                        reference,
+                        flushed if _flushes(library, dtype_name) else None,
+                        False,
+                    )
+                    if peers and library in ("jax", "torch"):
+                        yield screen_one(
+                            library,
+                            path,
+                            dtype_name,
+                            name,
+                            kwargs,
+                            dash,
+                            x,
+                            reference,
+                            flushed if _flushes(library, dtype_name) else None,
+                            True,
+                        )
+
+
+# ---------------------------------------------------------------- CPU code paths
+
+
+def numpy_paths() -> list[tuple[str, dict[str, str]]]:
+    """('numpy:TARGET', environment) for each SIMD dispatch target this CPU runs, the best first,
+    down to the baseline: each disables the targets above it."""
+    from numpy._core._multiarray_umath import (  # type: ignore[import-not-found]
+        __cpu_baseline__,
+        __cpu_dispatch__,
+        __cpu_features__,
+    )
+
+    runs = [t for t in __cpu_dispatch__ if __cpu_features__.get(t)]
+    paths = []
+    for i in range(len(runs), -1, -1):
+        disabled = " ".join(__cpu_dispatch__[i:] if i < len(runs) else [t for t in __cpu_dispatch__ if t not in runs])
+        top = runs[i - 1] if i else f"baseline {__cpu_baseline__[-1] if __cpu_baseline__ else ''}".strip()
+        paths.append((f"numpy:{top}", {"NPY_DISABLE_CPU_FEATURES": disabled}))
+    return paths
+
+
+def torch_paths() -> list[tuple[str, dict[str, str]]]:
+    """('torch:CAPABILITY', environment) for each ATen CPU capability up to this CPU's."""
+    import torch
+
+    best = torch.backends.cpu.get_cpu_capability().lower()
+    order = ["default", "avx2", "avx512"]
+    top = order.index(best) if best in order else 0
+    return [(f"torch:{c}", {"ATEN_CPU_CAPABILITY": c}) for c in order[: top + 1]]
+
+
+def _child(path: str, environment: dict[str, str], libraries: list[str], args: argparse.Namespace) -> list[Row]:
+    command = [sys.executable, "-m", "anyrelu", "accuracy", "--this-path-only", path, "--points", str(args.points)]
+    for library in libraries:
+        command += ["--backend", library]
+    for dtype in args.dtype or DTYPES:
+        command += ["--dtype", dtype]
+    for function in args.function or []:
+        command += ["--function", function]
+    if args.peers:
+        command.append("--peers")
+    done = subprocess.run(command, env={**os.environ, **environment}, capture_output=True, text=True, check=False)
+    if done.returncode not in (0, 1) or not done.stdout.startswith("["):
+        raise RuntimeError(f"the screen of {path} failed:\n{done.stderr[-2000:]}")
+    return [Row(**row) for row in json.loads(done.stdout)]
+
+
+# ---------------------------------------------------------------- report
+
+
+def summary(rows: list[Row]) -> list[Row]:
+    """The worst row per (function case, derivative, library, peer)."""
+    best: dict[tuple[Any, ...], Row] = {}
+    for row in rows:
+        if row.skipped:
+            continue
+        key = (row.case, row.derivative, row.library, row.peer)
+        if key not in best or row.worst_ratio > best[key].worst_ratio:
+            best[key] = row
+    return list(best.values())
+
+
+def markdown(rows: list[Row], command: str) -> str:
+    """The Accuracy page's table: per function, the worst error in ulps of anyrelu on each backend
+    beside jax.nn's and torch's, float32 and float64 (the worst over every CPU path)."""
+    libraries = [lib for lib in SCREENED if any(r.library == lib and not r.peer for r in rows)]
+    columns = [(lib, False) for lib in libraries] + [
+        (lib, True) for lib in ("jax", "torch") if any(r.library == lib and r.peer for r in rows)
+    ]
+    head = ["function", "dtype"] + [
+        f"{'jax.nn' if lib == 'jax' else 'torch F'}" if peer else lib for lib, peer in columns
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    cases = list(dict.fromkeys((r.case, r.derivative) for r in rows))
+    for case, derivative in cases:
+        for dtype in ("float32", "float64"):
+            cells = []
+            for lib, peer in columns:
+                found = [
+                    r
+                    for r in rows
+                    if (r.case, r.derivative, r.library, r.peer, r.dtype) == (case, derivative, lib, peer, dtype)
+                    and not r.skipped
+                ]
+                if not found:
+                    cells.append("–")
+                    continue
+                worst = max(found, key=lambda r: r.worst_ratio)
+                text = "inf" if not np.isfinite(worst.worst_ulps) else f"{max(r.worst_ulps for r in found):.2f}"
+                cells.append(f"**{text}** ✗" if worst.worst_ratio > 1 else text)
+            label = case.replace("(", "_dash(", 1) if derivative else case
+            lines.append(f"| `{label}` | {dtype} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + f"\n\nRegenerate with `{command}`.\n"
+
+
+CHUNK_BITS = 24  # --exhaustive: 2^24 float32 inputs a chunk, 256 chunks
+
+
+def exhaustive(args: argparse.Namespace, cases: list[tuple[str, dict[str, Any]]], library: str) -> int:
+    """Every float32 input of one function (each of its cases, value and derivative) on one backend
+    and this process's CPU path, chunk by chunk from --start (a stopped run resumes there)."""
+    from rich.console import Console
+
+    console = Console()
+    worst: dict[tuple[str, bool], Row] = {}
+    for chunk in range(args.start, 1 << (32 - CHUNK_BITS)):
+        bits = np.arange(chunk << CHUNK_BITS, (chunk + 1) << CHUNK_BITS, dtype=np.uint64).astype(np.uint32)
+        x = bits.view(np.float32)
+        x = x[~np.isnan(x)]
+        for name, kwargs in cases:
+            parameter = _parameter_in(kwargs, name, np.dtype("float32"))
+            for dash in (False, True):
+                reference = oracle.evaluate(name, dash, x, parameter)
+                flushed = (
+                    oracle.evaluate(name, dash, _flush(x, np.dtype("float32")), parameter)
+                    if _flushes(library, "float32")
+                    else None
+                )
+                row = screen_one(library, "this", "float32", name, kwargs, dash, x, reference, flushed, False)
+                key = (row.case, dash)
+                if key not in worst or row.worst_ratio > worst[key].worst_ratio:
+                    worst[key] = row
+        done = max(r.worst_ratio for r in worst.values())
+        console.print(
+            f"chunk {chunk + 1}/256 done (resume with --start {chunk + 1}); worst ratio so far {done:.3f}",
+            highlight=False,
+        )
+    rows = list(worst.values())
+    _print(console, rows, [r for r in rows if r.worst_ratio > 1])
+    return 1 if any(r.worst_ratio > 1 for r in rows) else 0
+
+
+def main(args: argparse.Namespace) -> int:
+    functions = set(args.function or [])
+    cases = [c for c in CASES if not functions or c[0] in functions]
+    wanted = args.backend or [lib.name for lib in LIBRARIES if lib.name in SCREENED]
+    libraries = [lib for lib in wanted if why_missing(next(x for x in LIBRARIES if x.name == lib)) is None]
+    dtypes = args.dtype or list(DTYPES)
+    if args.exhaustive:
+        if len(functions) != 1 or len(args.backend or []) != 1 or not libraries:
+            print("anyrelu accuracy: --exhaustive takes one installed --backend and one --function", file=sys.stderr)
+            return 2
+        return exhaustive(args, cases, libraries[0])
+    if args.this_path_only:  # a child: one path, rows as JSON on stdout
+        found = list(screen(libraries, args.this_path_only, dtypes, args.points, args.peers, cases))
+        json.dump([asdict(r) for r in found], sys.stdout)
+        return 1 if any(r.worst_ratio > 1 and not r.peer for r in found) else 0
+    from rich.console import Console
+
+    console = Console(stderr=False)
+    started = time.monotonic()
+    runs: list[tuple[str, dict[str, str], list[str]]] = []
+    numpy_libs = [lib for lib in libraries if lib in ("numpy", "array_api_strict", "dask")]
+    others = [lib for lib in libraries if lib not in numpy_libs]
+    if numpy_libs:
+        paths = numpy_paths()[:1] if args.only_this_path else numpy_paths()
+        runs += [
+            (p, env, numpy_libs if i == 0 else [lib for lib in numpy_libs if lib != "dask"])
+            for i, (p, env) in enumerate(paths)
+        ]
+    if "torch" in others:
+        paths = torch_paths()[-1:] if args.only_this_path else torch_paths()
+        runs += [(p, env, ["torch"]) for p, env in reversed(paths)]
+    runs += [(lib, {}, [lib]) for lib in others if lib != "torch"]
+    rows: list[Row] = []
+    for path, environment, libs in runs:
+        console.print(f"screening {path} ({', '.join(libs)}) ...", highlight=False)
+        rows += _child(path, environment, libs, args)
+    breaks = [r for r in rows if r.worst_ratio > 1 and not r.peer and not r.skipped]
+    _print(console, rows, breaks)
+    console.print(
+        f"{len(rows)} rows, {sum(r.points for r in rows if not r.skipped):,} evaluations in "
+        f"{time.monotonic() - started:.0f} s on {len(runs)} paths: "
+        f"{'no break' if not breaks else f'{len(breaks)} rows over the bound'}",
+        highlight=False,
+    )
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump([asdict(r) for r in rows], handle, indent=1)
+    if args.markdown:
+        with open(args.markdown, "w") as handle:
+            handle.write(markdown(rows, "python -m anyrelu accuracy --peers --markdown FILE"))
+    return 1 if breaks else 0
+
+
+_SHORT = {"float16": "f16", "bfloat16": "bf16", "float32": "f32", "float64": "f64", "array_api_strict": "strict"}
+
+
+def _print(console: Any, rows: list[Row], breaks: list[Row]) -> None:
+    from rich.table import Table
+
+    table = Table(title="worst error per function and library, over every dtype and CPU path")
+    for column in ("function", "library", "dtype", "ulps", "ratio", "at x"):
+        table.add_column(column, justify="right" if column in ("ulps", "ratio", "at x") else "left")
+    for row in sorted(summary(rows), key=lambda r: (r.case, r.derivative, r.peer, r.library)):
+        label = row.case.replace("(", "_dash(", 1) if row.derivative else row.case
+        library = (
+            ("jax.nn" if row.library == "jax" else "torch F") if row.peer else _SHORT.get(row.library, row.library)
+        )
+        style = "red" if row.worst_ratio > 1 and not row.peer else None
+        table.add_row(
+            label,
+            library,
+            _SHORT[row.dtype],
+            f"{row.worst_ulps:.2f}",
+            f"{row.worst_ratio:.2f}",
+            f"{row.worst_x:.4g}",
+            style=style,
+        )
+    console.print(table)
+    console.print(
+        "ulps: the largest error in ulps (where the exact value is not below 64 x the smallest normal); "
+        "ratio: the largest error / the contract's bound there (above 1 is a break).",
+        highlight=False,
+    )
+    for row in breaks[:40]:
+        console.print(
+            f"BREAK {row.library} {row.path} {row.dtype} {row.case}{' dash' if row.derivative else ''}: "
+            f"x={row.worst_x!r} got {row.got!r}, exact {row.exact!r} ({row.worst_ulps:.2f} ulps, "
+            f"{row.breaks} points over)",
+            style="red",
+            highlight=False,
+        )

@@ -1,0 +1,264 @@
+"""The accuracy contract on every CPU code path, the screen's own oracle, and the breaks a dense
+screen and an adversarial round found (each pinned here against mpmath, tests/oracle.py).
+
+The screen (``python -m anyrelu accuracy``) runs here on fewer points, once per CPU code path of
+this machine -- each NumPy SIMD dispatch target and each torch ATen capability -- in a child
+process with the library's own switch set, so that the suite passes or fails alike on AVX-512,
+AVX2 and baseline CPUs. The full screen (4M float32 points per function) runs behind the
+``screen`` marker: ``pytest -m screen``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+
+import mpmath
+import numpy as np
+import oracle
+import pytest
+
+import anyrelu
+from anyrelu._tools import oracle as screen_oracle
+from anyrelu._tools.accuracy import CASES, numpy_paths, points
+
+torch_paths: list[tuple[str, dict[str, str]]]
+try:
+    from anyrelu._tools.accuracy import torch_paths as _torch_paths
+
+    torch_paths = _torch_paths()
+except ImportError:
+    torch_paths = []
+
+
+def _run_screen(label: str, environment: dict[str, str], backends: list[str], count: int) -> None:
+    command = [sys.executable, "-m", "anyrelu", "accuracy", "--this-path-only", label, "--points", str(count)]
+    for backend in backends:
+        command += ["--backend", backend]
+    done = subprocess.run(command, env={**os.environ, **environment}, capture_output=True, text=True, check=False)
+    assert done.stdout.startswith("["), done.stderr[-3000:]
+    import json
+
+    rows = json.loads(done.stdout)
+    breaks = [r for r in rows if r["worst_ratio"] > 1]
+    assert not breaks, [(r["library"], r["dtype"], r["case"], r["derivative"], r["worst_x"], r["got"], r["exact"],
+                         round(r["worst_ulps"], 2)) for r in breaks[:10]]  # fmt: skip
+    assert done.returncode == 0
+    assert sum(r["points"] for r in rows if not r["skipped"]) > 0
+
+
+def _installed(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+NUMPY_PATHS = numpy_paths()
+_NUMPY_BACKENDS = ["numpy"] + (["array_api_strict"] if _installed("array_api_strict") else [])
+
+
+@pytest.mark.parametrize(("label", "environment"), NUMPY_PATHS, ids=[p for p, _ in NUMPY_PATHS])
+def test_the_screen_passes_on_every_numpy_simd_path(label, environment):
+    _run_screen(label, environment, _NUMPY_BACKENDS, 3000)
+
+
+@pytest.mark.skipif(not torch_paths, reason="torch is not installed")
+@pytest.mark.parametrize(("label", "environment"), torch_paths, ids=[p for p, _ in torch_paths])
+def test_the_screen_passes_on_every_torch_cpu_capability(label, environment):
+    _run_screen(label, environment, ["torch"], 3000)
+
+
+@pytest.mark.skipif(not _installed("jax"), reason="jax is not installed")
+def test_the_screen_passes_on_jax():
+    _run_screen("jax", {}, ["jax"], 3000)
+
+
+@pytest.mark.screen
+def test_the_full_screen_passes_on_every_path_and_backend():
+    command = [sys.executable, "-m", "anyrelu", "accuracy", "--points", "1e6"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-2000:]
+
+
+# ---------------------------------------------------------------- the screen's oracle
+
+
+@pytest.mark.skipif(not screen_oracle.EXTENDED, reason="np.longdouble is float64 on this platform")
+@pytest.mark.parametrize("dash", [False, True], ids=["f", "f_dash"])
+@pytest.mark.parametrize(("name", "kwargs"), CASES, ids=[f"{n}{k}" for n, k in CASES])
+def test_the_screen_oracle_agrees_with_mpmath(name, kwargs, dash):
+    """np.longdouble formulas within 2^-60 (math.erfc's GELU: 2^-50) of 120-bit mpmath."""
+    key = oracle.PARAMETER.get(name)
+    parameter = kwargs.get(key, {"alpha": 1.0, "approximate": False, "beta": 1.0, "b": 4.0}.get(key)) if key else None
+    x = np.random.default_rng(3).choice(points("float64", 40_000), 150, replace=False)
+    x = x[np.abs(x) < (37 if name == "gelu" and not parameter else 1e300)]  # math.erfc's normal range
+    value, condition = screen_oracle.evaluate(name, dash, x, parameter)
+    unit = 2.0**-47 if name == "gelu" and not parameter else 2.0**-60  # per unit of condition number
+    for v, got, c in zip(x.tolist(), value, condition, strict=True):
+        exact = oracle.exact(name, v, parameter, dash)
+        if abs(exact) < mpmath.mpf(2) ** -1080:  # below half of float64's smallest subnormal: rounds to a zero
+            assert abs(mpmath.mpf(str(got))) < mpmath.mpf(2) ** -1075, (v, got)
+            continue
+        relative = abs(mpmath.mpf(str(got)) - exact) / abs(exact)
+        assert relative < unit * max(1.0, c), (v, float(got), float(exact), float(relative))
+
+
+def test_the_screen_measure_applies_the_underflow_rule():
+    """Below 64 x the smallest normal an absolute error up to that amount passes; above, ulps count."""
+    dtype = np.dtype("float32")
+    tiny = float(np.finfo(dtype).smallest_normal)
+    exact = np.array([10 * tiny, 1024 * tiny, 1.0], dtype=np.longdouble)
+    got = np.array([0.0, 1024 * tiny * (1 + 2**-22), 1 + 2**-23 * 3], dtype=np.float64)
+    ulps, ratio = screen_oracle.excess(got, exact, np.zeros(3), dtype, False)
+    assert ratio[0] <= 1  # flushed to zero, within the allowance
+    assert ulps[1] == pytest.approx(2.0) and ratio[1] == pytest.approx(1.0)
+    assert ulps[2] == pytest.approx(3.0) and ratio[2] > 1  # 3 ulp: a break (bound 2)
+
+
+# ---------------------------------------------------------------- the breaks, pinned
+
+
+def _exact_f64(name, x, parameter=None, dash=False):
+    return float(oracle.exact(name, x, parameter, dash))
+
+
+def _assert_close_ulps(got, expected, ulps, dtype=np.float64):
+    spacing = float(np.spacing(np.abs(np.asarray(expected, dtype=dtype))))
+    assert abs(float(got) - float(expected)) <= ulps * spacing, (float(got), float(expected))
+
+
+@pytest.mark.parametrize(
+    ("call", "name", "parameter", "dash", "x"),
+    [
+        (lambda x: anyrelu.silu(x), "silu", None, False, -708.5),
+        (lambda x: anyrelu.mish(x), "mish", None, False, -708.5),
+        (lambda x: anyrelu.silu_dash(x), "silu", None, True, -709.4),
+        (lambda x: anyrelu.mish_dash(x), "mish", None, True, -709.4),
+        (lambda x: anyrelu.elu_dash(x, alpha=8.99e307), "elu", 8.99e307, True, -710.0),
+        (lambda x: anyrelu.elu_dash(x, alpha=1e30), "elu", 1e30, True, -746.9),
+        (lambda x: anyrelu.gelu_dash(x, approximate=True), "gelu", True, True, -21.16),
+        (lambda x: anyrelu.celu(x, alpha=1e10), "celu", 1e10, False, -2.3e-306),
+        (lambda x: anyrelu.celu(x, alpha=4.5e307), "celu", 4.5e307, False, -3.0),
+        (lambda x: anyrelu.softplus(x, beta=1e-30), "softplus", 1e-30, False, -7.4513e32),
+    ],
+    ids=["silu", "mish", "silu_dash", "mish_dash", "elu_dash-huge-alpha", "elu_dash-1e30", "gelu-tanh-dash",
+         "celu-large-alpha-tiny-x", "celu-alpha-4.5e307", "softplus-beta-1e-30"],
+)  # fmt: skip
+def test_float64_tails_that_are_normal_numbers_are_not_lost(backend, call, name, parameter, dash, x):
+    """Where an intermediate exp underflows (or is flushed, as XLA does) but the result is a normal
+    number, the result is still within the bound."""
+    if backend.dtype("float64") is None:
+        pytest.skip(f"{backend.name} has no float64")
+    got = backend.to_numpy(call(backend.asarray(np.array([x]), backend.dtype("float64")))).astype(np.float64)[0]
+    expected = _exact_f64(name, x, parameter, dash)
+    assert abs(expected) > 64 * 2.2250738585072014e-308
+    condition = oracle.condition(name, x, parameter, dash)
+    _assert_close_ulps(got, expected, (8 if dash else 4) * max(1.0, condition))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_float32_elu_family_is_within_the_bound_where_numpy_simd_expm1_is_not(backend, dtype):
+    """celu(-2.915126, alpha=3) is 2.09 ulp off with NumPy's AVX-512 expm1 in float32."""
+    x = np.float32(-2.915126085281372)
+    got = backend.to_numpy(anyrelu.celu(backend.asarray(np.array([x], dtype=dtype), backend.dtype(dtype)), alpha=3.0))
+    expected = _exact_f64("celu", float(x), float(np.asarray(3.0, dtype=dtype)))
+    _assert_close_ulps(got.astype(np.float64)[0], np.asarray(expected, dtype=dtype), 1.0, np.dtype(dtype))
+
+
+def test_celu_dash_at_zero_is_one_for_every_alpha(backend):
+    alphas = [0.21, 0.3, 0.7, 1.3, 3.0, 17.0]
+    for dtype in ("float32", "float64"):
+        x = backend.asarray(np.array([0.0, -0.0]), backend.dtype(dtype))
+        for alpha in alphas:
+            got = backend.to_numpy(anyrelu.celu_dash(x, alpha=alpha)).astype(np.float64)
+            assert got.tolist() == [1.0, 1.0], (dtype, alpha, got)
+
+
+def test_squareplus_dash_with_a_subnormal_b_stays_below_a_half_for_negative_x(backend):
+    if backend.dtype("float64") is None:
+        pytest.skip(f"{backend.name} has no float64")
+    if backend.flushes_subnormals("float64"):
+        pytest.skip(f"{backend.name} flushes float64 subnormals: b = 1e-310 is refused as zero")
+    x = backend.asarray(np.array([-1e-300, -1e-155, -0.0]), backend.dtype("float64"))
+    got = backend.to_numpy(anyrelu.squareplus_dash(x, b=1e-310)).astype(np.float64)
+    assert (got <= 0.5).all(), got
+
+
+@pytest.mark.parametrize("dtype", [">f4", ">f2", ">f8", "<f4"])
+@pytest.mark.parametrize("name", ["silu", "mish", "gelu", "softplus", "hard_swish", "elu", "squareplus"])
+def test_numpy_arrays_in_either_byte_order_give_the_native_results(name, dtype):
+    x = np.array([-4.0, -1.0, -0.25, 0.5, 2.0, 7.0], dtype=dtype)
+    native = x.astype(np.dtype(dtype).newbyteorder("="))
+    for suffix in ("", "_dash"):
+        f = getattr(anyrelu, name + suffix)
+        for kwargs in ({}, {"beta": 3.0} if name == "softplus" else {}):
+            got, expected = f(x, **kwargs), f(native, **kwargs)
+            assert got.dtype == native.dtype
+            np.testing.assert_array_equal(got, expected)
+    if name == "gelu":
+        np.testing.assert_array_equal(anyrelu.gelu(x, approximate=True), anyrelu.gelu(native, approximate=True))
+
+
+# ---------------------------------------------------------------- second derivatives, against mpmath
+
+
+SECOND = [
+    ("silu", {}, [0.0, -1.5, 2.0, -40.0]),
+    ("gelu", {"approximate": True}, [0.0, -1.0, 2.5]),
+    ("gelu", {}, [0.0, -1.0, 2.5]),
+    ("squareplus", {}, [0.0, -3.0, 2.0]),
+    ("squareplus", {"b": 0.5}, [0.0, -3.0]),
+    ("elu", {}, [0.0, -1.0, 2.0]),
+    ("elu", {"alpha": 0.3}, [0.0, -1.0]),
+    ("selu", {}, [0.0, -1.0, 2.0]),
+    ("celu", {"alpha": 0.7}, [0.0, -1.0, 2.0]),
+    ("softplus", {}, [0.0, -3.0, 4.0]),
+    ("mish", {}, [0.0, -1.0, 2.0]),
+]
+
+
+def _exact_second(name, kwargs, x):
+    """f''(x) by mpmath from tests/oracle.py's f'; at the kink of elu, selu and celu from below
+    (x = 0 is on the lower piece: the lesson's rule)."""
+    key = oracle.PARAMETER.get(name)
+    parameter = kwargs.get(key, {"alpha": 1.0, "approximate": False, "beta": 1.0, "b": 4.0}.get(key)) if key else None
+    p = parameter if isinstance(parameter, bool) or parameter is None else mpmath.mpf(parameter)
+    direction = -1 if x == 0 and name in ("elu", "selu", "celu") else 0
+    return float(mpmath.diff(lambda v: oracle.FUNCTIONS[name][1](v, p), mpmath.mpf(x), direction=direction))
+
+
+@pytest.mark.parametrize(("name", "kwargs", "xs"), SECOND, ids=[f"{n}{k}" for n, k, _ in SECOND])
+def test_torch_second_derivatives_match_mpmath(name, kwargs, xs):
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    from torch.func import grad, vmap
+
+    x = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
+    f = getattr(anyrelu, name)
+    (first,) = torch.autograd.grad(f(x, **kwargs).sum(), x, create_graph=True)
+    (second,) = torch.autograd.grad(first.sum(), x)
+    hessian = vmap(grad(grad(lambda v: f(v, **kwargs))))(x.detach())
+    expected = [_exact_second(name, kwargs, v) for v in xs]
+    np.testing.assert_allclose(second.numpy(), expected, rtol=1e-9, atol=1e-300)
+    np.testing.assert_allclose(hessian.numpy(), expected, rtol=1e-9, atol=1e-300)
+
+
+@pytest.mark.parametrize(("name", "kwargs", "xs"), SECOND, ids=[f"{n}{k}" for n, k, _ in SECOND])
+def test_jax_second_derivatives_match_mpmath(name, kwargs, xs):
+    jax = pytest.importorskip("jax", reason="jax is not installed")
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    f = getattr(anyrelu, name)
+    second = jax.vmap(jax.grad(jax.grad(lambda v: f(v, **kwargs))))(jnp.asarray(xs, dtype=jnp.float64))
+    expected = [_exact_second(name, kwargs, v) for v in xs]
+    np.testing.assert_allclose(np.asarray(second), expected, rtol=1e-9, atol=1e-300)
+
+
+def test_squareplus_second_derivative_is_zero_at_the_infinities():
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    x = torch.tensor([-math.inf, math.inf], dtype=torch.float64, requires_grad=True)
+    (first,) = torch.autograd.grad(anyrelu.squareplus(x).sum(), x, create_graph=True)
+    (second,) = torch.autograd.grad(first.sum(), x)
+    assert second.tolist() == [0.0, 0.0]
