@@ -7,6 +7,7 @@ array-api-strict. The contracts are stated in ``anyrelu._relu`` (bit for bit the
 and ``anyrelu._rectifiers`` (within an accuracy bound everywhere), and in docs/conventions.md.
 """
 
+from ._get import get
 from ._rectifiers import (
     celu,
     celu_dash,
@@ -41,6 +42,7 @@ __all__ = [
     "elu_dash",
     "gelu",
     "gelu_dash",
+    "get",
     "hard_sigmoid",
     "hard_sigmoid_dash",
     "hard_swish",

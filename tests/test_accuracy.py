@@ -262,3 +262,29 @@ def test_squareplus_second_derivative_is_zero_at_the_infinities():
     (first,) = torch.autograd.grad(anyrelu.squareplus(x).sum(), x, create_graph=True)
     (second,) = torch.autograd.grad(first.sum(), x)
     assert second.tolist() == [0.0, 0.0]
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")  # torch's forward_ad
+def test_prelu_mixed_second_derivative_is_one_on_the_leak_side_at_a_zero_leak():
+    """d2y/dx dleak: PyTorch's OpInfo gradgradcheck and fwgrad_bwgrad for prelu at weight 0."""
+    x = np.array([-4.827, 2.0, -1.0, -np.inf, -0.0])
+    expected = [1.0, 0.0, 1.0, 1.0, 1.0]
+    if _installed("torch"):
+        import torch
+        from torch.autograd import gradgradcheck
+
+        xt = torch.tensor(x, requires_grad=True)
+        leak = torch.zeros(5, dtype=torch.float64, requires_grad=True)
+        (first,) = torch.autograd.grad(anyrelu.relu(xt, leak).sum(), xt, create_graph=True)
+        (mixed,) = torch.autograd.grad(first.sum(), leak)
+        assert mixed.tolist() == expected
+        finite = (torch.tensor(x[:3], requires_grad=True), torch.zeros(3, dtype=torch.float64, requires_grad=True))
+        assert gradgradcheck(anyrelu.relu, finite, check_fwd_over_rev=True)
+    if _installed("jax"):
+        import jax
+        import jax.numpy as jnp
+
+        jax.config.update("jax_enable_x64", True)
+        g = lambda lk: jax.grad(lambda v: anyrelu.relu(v, lk).sum())(jnp.asarray(x)).sum()  # noqa: E731
+        assert np.asarray(jax.grad(g)(jnp.zeros(5))).tolist() == expected
+        assert np.asarray(jax.jit(jax.grad(g))(jnp.zeros(5))).tolist() == expected

@@ -23,7 +23,7 @@ DOCS = ROOT / "docs"
 if not (DOCS / "conf.py").exists():
     pytest.skip("the documentation is not beside the tests (an unpacked wheel?)", allow_module_level=True)
 PAGES = sorted([*DOCS.glob("*.md"), ROOT / "README.md"])
-FUNCTIONS = [name for name in anyrelu.__all__ if name != "__version__"]
+FUNCTIONS = [name for name in anyrelu.__all__ if name not in ("__version__", "get")]  # the activations
 BLOCK = re.compile(r"^```(python|bash|text)\n(.*?)^```\n", re.M | re.S)
 
 

@@ -136,7 +136,62 @@ class TestNothingChanged:
 def test_public_api_is_exactly_the_documented_names():
     family = ["elu", "selu", "celu", "gelu", "silu", "softplus", "mish", "hard_sigmoid", "hard_swish", "squareplus"]
     relus = ["relu", "leaky_relu", "relu6"]
-    expected = ["__version__"] + [name for base in relus + family for name in (base, f"{base}_dash")]
+    expected = ["__version__", "get"] + [name for base in relus + family for name in (base, f"{base}_dash")]
     assert sorted(anyrelu.__all__) == sorted(expected)
     assert all(callable(getattr(anyrelu, name)) for name in expected[1:])
     assert re.fullmatch(r"\d+\.\d+\.\d+", anyrelu.__version__)
+
+
+class TestFamilyMessages:
+    """The rest of the family takes floating x only, and says so in the framework's own words."""
+
+    @pytest.mark.parametrize("name", ["gelu", "silu", "elu_dash", "mish"])
+    def test_bool_x_says_floating_and_speaks_of_the_function_not_relu(self, name):
+        message = _raises(TypeError, getattr(anyrelu, name), np.array([True, False]), match=r"real floating dtype")
+        assert "integer" not in message and "ReLU" not in message
+        assert "x.astype(np.float32)" in message
+
+    def test_torch_uint16_is_told_to_convert_to_a_float_dtype_that_works(self):
+        torch = pytest.importorskip("torch", reason="torch is not installed")
+        x = torch.tensor([1, 2], dtype=torch.uint16)
+        message = _raises(TypeError, anyrelu.gelu, x, match=r"x\.to\(torch\.float32\)")
+        advice = re.search(r"e\.g\. (x\.to\(torch\.\w+\))", message).group(1)
+        converted = eval(advice, {"x": x, "torch": torch})  # the advice, as written, then works
+        assert anyrelu.gelu(converted).dtype == torch.float32
+
+    def test_a_subnormal_alpha_that_jax_flushes_says_so(self):
+        jnp = pytest.importorskip("jax.numpy", reason="jax is not installed")
+        _raises(ValueError, anyrelu.elu, jnp.array([1.0, -2.0]), alpha=1e-40,
+                match=r"subnormal in float32, which jax treats as zero.*at least 1\.1754944e-38")  # fmt: skip
+
+    def test_an_alpha_traced_under_jax_jit_says_to_pass_a_python_number(self):
+        jax = pytest.importorskip("jax", reason="jax is not installed")
+        import jax.numpy as jnp
+
+        with pytest.raises(TypeError, match=r"^elu\(\).*Python number known when the function is traced.*static"):
+            jax.jit(lambda a: anyrelu.elu(jnp.array([1.0, -2.0]), alpha=a))(0.5)
+
+    def test_torch_celu_with_a_subnormal_alpha_computes(self):
+        torch = pytest.importorskip("torch", reason="torch is not installed")
+        x = torch.tensor([1.0, -1e-310, -2.0], dtype=torch.float64)
+        y = anyrelu.celu(x, alpha=1e-310)
+        assert y.tolist()[0] == 1.0 and y.tolist()[2] == -1e-310
+        assert -1e-310 <= y.tolist()[1] < 0
+
+
+class TestGet:
+    @pytest.mark.parametrize("name", [n for n in anyrelu.__all__ if n not in ("__version__", "get")])
+    def test_every_function_by_its_name(self, name):
+        assert anyrelu.get(name) is getattr(anyrelu, name)
+
+    @pytest.mark.parametrize(("name", "suggestion"), [("Gelu", "'gelu'"), ("gelu_dsh", "'gelu_dash'"),
+                                                      ("relu7", "'relu6'"), ("leakyrelu", "'leaky_relu'")])  # fmt: skip
+    def test_an_unknown_name_is_a_value_error_with_a_suggestion(self, name, suggestion):
+        message = _raises(ValueError, anyrelu.get, name, match=r"knows no function.*Did you mean")
+        assert suggestion in message
+
+    def test_a_name_with_nothing_close_lists_the_names(self):
+        _raises(ValueError, anyrelu.get, "xyz", match=r"The names: celu, celu_dash, elu")
+
+    def test_a_non_string_is_a_type_error(self):
+        _raises(TypeError, anyrelu.get, 3, match=r"needs name to be a string")

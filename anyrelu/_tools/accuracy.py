@@ -288,6 +288,10 @@ def screen_one(
     """One function (or derivative) on one backend, dtype and path, over the points x."""
     dtype = numpy_dtype(dtype_name)
     row = Row(library, path, dtype_name, case_id(name, kwargs), dash, int(x.size), 0.0, 0.0, 0.0, 0.0, 0.0, 0, peer)
+    parameter = _parameter_in(kwargs, name, dtype)
+    if peer and isinstance(parameter, float) and (parameter == 0 or not np.isfinite(parameter)):
+        row.skipped = "the parameter does not fit the dtype"  # anyrelu refuses it: nothing to compare
+        return row
     call = peer_call(library, name, dash, kwargs) if peer else anyrelu_call(name, dash, kwargs)
     if call is None:
         row.skipped = "no such function in the library"
@@ -363,31 +367,11 @@ def screen(
                         continue
                     if _flushes(library, dtype_name) and flushed is None:
                         flushed = oracle.evaluate(name, dash, _flush(x, dtype), parameter)
-                    yield screen_one(
-                        library,
-                        path,
-                        dtype_name,
-                        name,
-                        kwargs,
-                        dash,
-                        x,
-                        reference,
-                        flushed if _flushes(library, dtype_name) else None,
-                        False,
-                    )
-                    if peers and library in ("jax", "torch"):
+                    for peer in (False, True) if peers and library in ("jax", "torch") else (False,):
                         yield screen_one(
-                            library,
-                            path,
-                            dtype_name,
-                            name,
-                            kwargs,
-                            dash,
-                            x,
-                            reference,
-                            flushed if _flushes(library, dtype_name) else None,
-                            True,
-                        )
+                            library, path, dtype_name, name, kwargs, dash, x, reference,
+                            flushed if _flushes(library, dtype_name) else None, peer,
+                        )  # fmt: skip
 
 
 # ---------------------------------------------------------------- CPU code paths
