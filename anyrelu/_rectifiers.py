@@ -326,8 +326,13 @@ def gelu(x: Array, /, *, approximate: bool = False, xp: ModuleType | None = None
     .. math::
 
         \mathrm{gelu}(x) = x \, \Phi(x) = \frac{x}{2} \operatorname{erfc}\!\left(-\frac{x}{\sqrt 2}\right)
-        \qquad \text{or, with } \texttt{approximate=True},\qquad
-        \frac{x}{2}\left(1 + \tanh\!\left(\sqrt{2/\pi}\,(x + 0.044715\,x^3)\right)\right)
+
+    or, with ``approximate=True``,
+
+    .. math::
+
+        \mathrm{gelu}(x) = \frac{x}{2}\left(1 + \tanh u\right),
+        \quad u = \sqrt{2/\pi}\,(x + 0.044715\,x^3)
 
     The exact form is the default, as in PyTorch and Keras (``jax.nn.gelu`` defaults to the tanh
     form). Both are computed without the cancellation of ``1 + erf`` or ``1 + tanh`` for x < 0:
@@ -373,8 +378,14 @@ def gelu_dash(x: Array, /, *, approximate: bool = False, xp: ModuleType | None =
     .. math::
 
         \mathrm{gelu}'(x) = \Phi(x) + x\,\varphi(x)
-        \qquad \text{or, with } \texttt{approximate=True},\qquad
-        s + 2x\,u'\,s(1 - s), \quad s = \sigma(2u)
+
+    with :math:`\varphi` the standard normal density; or, with ``approximate=True``,
+
+    .. math::
+
+        \mathrm{gelu}'(x) = s + 2x\,u'\,s\,(1 - s),
+        \quad s = \sigma(2u), \quad u = \sqrt{2/\pi}\,(x + 0.044715\,x^3),
+        \quad u' = \sqrt{2/\pi}\,(1 + 0.134145\,x^2)
 
     Parameters
     ----------

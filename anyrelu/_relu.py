@@ -127,7 +127,7 @@ def relu_dash(
             1, & \text{otherwise (including NaN)}
         \end{cases}
 
-    At the kink we take ``relu_dash(0) == relu_dash(-0.0) == leak``: the seed's ``x <= 0``
+    At the kink we take ``relu_dash(0) == relu_dash(-0.0) == leak``: the lesson's ``x <= 0``
     decides, so the derivative is the slope of the side that 0 belongs to; likewise
     ``relu_dash(max_value) == 0``. ``jax.grad`` and torch autograd of :func:`relu` return
     exactly these values, bit for bit (the library's tests check it). A zero slope is ``+0.0``,

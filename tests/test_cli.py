@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import importlib.util
 import os
 import re
 import subprocess
@@ -97,20 +98,35 @@ def test_bench_tables_fit_80_columns_and_plot_the_ratios(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["bench", "--backend", "fortran"], "invalid choice: 'fortran'"),
-        (["bench", "--sizes", "many"], "needs positive sizes"),
+        (["bench", "--backend", "fortran"], "unknown backend 'fortran' (see anyrelu bench --help)"),
+        (["bench", "--sizes", "many"], "needs sizes such as 1e5,1e6, got 'many'"),
         (["bench", "--plot", "ratios.bmp"], "must end in .png, .svg, .pdf"),
         (["bench", "--json", "missing/out.json"], "does not exist"),
-        (["plot"], "required: -o/--output"),
+        (["plot"], "missing -o/--output"),
         (["plot", "-o", "a.png", "--leak", "abc"], "needs a finite number"),
-        (["frobnicate"], "invalid choice"),
+        (["frobnicate"], "unknown command 'frobnicate'"),
+        (["bnech"], "unknown command 'bnech'; did you mean 'bench'?"),
+        (["gelu"], "to draw it: anyrelu plot gelu -o gelu.png"),
+        (["plot", "Gelu", "-o", "a.png"], "unknown name 'Gelu'; did you mean 'gelu'?"),
+        (["plot", "gelu", "silu", "-o", "a.png"], "anyrelu plot: unexpected 'silu' (see anyrelu plot --help)"),
+        (["accuracy", "--function", "gelux"], "unknown function 'gelux'; did you mean 'gelu'?"),
+        (["plot", "gelu", "--leak", "0.3", "-o", "a.png"], "--leak is for relu and leaky_relu only"),
     ],
 )
 def test_every_mistake_is_one_line_and_exit_status_2(args, message):
     result = _run(*args)
     assert result.returncode == 2
     assert message in result.stderr and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    assert "--help" in result.stderr
+    assert any(way in result.stderr for way in ("--help", "did you mean", "to draw it"))  # what to do next
+    assert len(result.stderr.rstrip("\n")) <= 80, result.stderr  # one line of an 80-column terminal
+
+
+def test_a_backend_asked_for_that_cannot_run_is_one_line_and_exit_status_1():
+    if importlib.util.find_spec("cupy") is not None:
+        pytest.skip("cupy is installed: its rows would run")
+    result = _run("bench", "--quick", "--backend", "cupy")
+    assert result.returncode == 1
+    assert result.stderr == "anyrelu bench: cannot run cupy: not installed (pip install 'anyrelu[cupy]')\n"
 
 
 def test_help_lists_the_choices():
@@ -155,7 +171,7 @@ def test_plot_wide_leak_fits_the_axes_and_bad_input_is_one_line(tmp_path):
 
     assert figure("relu", 2.0).axes[1].get_ylim()[1] > 2.0
     for args, message in (
-        (["plot", "nonsense", "-o", str(tmp_path / "a.png")], "invalid choice"),
+        (["plot", "nonsense", "-o", str(tmp_path / "a.png")], "unknown name 'nonsense'"),
         (["plot", "-o", str(tmp_path / "a.png"), "--leak", "nan"], "needs a finite number"),
         (["plot", "-o", str(tmp_path / "missing" / "a.png")], "does not exist"),
     ):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+import os
 import re
 import shlex
 import subprocess
@@ -69,6 +70,21 @@ def test_every_python_block_runs_and_prints_what_the_page_shows(page, tmp_path, 
         if i + 1 < len(blocks) and blocks[i + 1][0] == "text":
             assert printed == blocks[i + 1][1], f"{page.name}: block {i} printed {printed!r}"
     assert ran >= 1
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_the_keras_example_trains_on_the_jax_and_the_torch_backend(backend, tmp_path):
+    """The Keras script of docs/in_a_model.md, with KERAS_BACKEND set for its process."""
+    for needed in ("keras", backend):
+        if importlib.util.find_spec(needed) is None:
+            pytest.skip(f"the Keras example on {backend} needs {needed}")
+    (code,) = [code for kind, code in _blocks(DOCS / "in_a_model.md") if kind == "python" and "keras" in code]
+    script = tmp_path / "keras_example.py"
+    script.write_text(code)
+    run = subprocess.run([sys.executable, "-W", "error", str(script)], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "KERAS_BACKEND": backend})  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "Keras: accuracy above 0.9: True\n"
 
 
 def test_the_tutorial_runs_on_every_backend():

@@ -68,3 +68,20 @@ def test_bad_module_arguments_say_what_is_wrong():
         modules.PReLU(0)
     with pytest.raises(ValueError, match=r"PReLU\(\) has 3 slopes for dim 1"):
         modules.PReLU(3)(torch.zeros(2, 4))
+
+
+# torch's own warnings at a graph break with a tensor that requires grad, and inductor's import
+@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf:UserWarning")
+@pytest.mark.filterwarnings("ignore:`torch.jit.script:DeprecationWarning")
+def test_a_model_with_the_modules_compiles_and_exports_with_the_same_values():
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), modules.GELU(), torch.nn.Linear(8, 8), modules.PReLU(8),
+                                torch.nn.Linear(8, 2), modules.Softplus())  # fmt: skip
+    x = torch.randn(5, 4)
+    expected = model(x)
+    compiled = torch.compile(model, backend="aot_eager")
+    got = compiled(x)
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+    got.sum().backward()
+    assert model[3].weight.grad is not None
+    exported = torch.export.export(model, (x,))
+    torch.testing.assert_close(exported.module()(x), expected, rtol=0, atol=0)

@@ -230,7 +230,7 @@ def _elu_family(
 
     def value_block(x: Array, *args: Any) -> Array:
         factor, slope, divisor = constants(*args[:-1])
-        w = x.astype(np.float64)
+        w = x.astype(np.float64).reshape(-1)  # 1-d: ufuncs return arrays, which out= needs
         lower = np.minimum(w, 0.0)
         if divisor != 1:
             lower /= divisor
@@ -240,11 +240,11 @@ def _elu_family(
         if slope != 1:
             upper *= slope
         y += upper
-        return y.astype(x.dtype.newbyteorder("="))
+        return y.astype(x.dtype.newbyteorder("=")).reshape(x.shape)
 
     def dash_block(x: Array, *args: Any) -> Array:
         factor, slope, divisor = constants(*args[:-1])
-        w = x.astype(np.float64)
+        w = x.astype(np.float64).reshape(-1)
         on_lower = np.less_equal(w, 0.0).astype(np.float64)
         a = np.fmin(w, 0.0, out=w)
         if divisor != 1:
@@ -258,7 +258,7 @@ def _elu_family(
         if slope != 1:
             upper *= slope
         a += upper
-        return a.astype(x.dtype.newbyteorder("="))
+        return a.astype(x.dtype.newbyteorder("=")).reshape(x.shape)
 
     value_kernel, dash_kernel = plain(quiet(blocked(value_block))), plain(quiet(blocked(dash_block)))
 

@@ -7,7 +7,9 @@ a missing optional library is one line and exit status 1.
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,10 +23,29 @@ BACKENDS = tuple(CASES)
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, with a mistake reported in one line (usage is one --help away)."""
+    """argparse, with a mistake reported in one short line (usage is one --help away), and a
+    suggestion for a misspelt command, name or choice."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+        choice = re.match(r"argument (.+?): invalid choice: '(.*?)' \(choose from (.*)\)$", message)
+        if choice:
+            argument, got, choices = choice.groups()
+            names = re.findall(r"'([^']*)'", choices)
+            close = difflib.get_close_matches(got.lower(), names, n=1, cutoff=0.5)
+            what = "command" if argument.startswith("{") else argument.lstrip("-").lower()
+            message = f"unknown {what} {got!r}"
+            if what == "command" and got.lower() in NAMES:  # a function's name where a command goes
+                self.exit(
+                    2, f"{self.prog}: {message}; to draw it: {self.prog} plot {got.lower()} -o {got.lower()}.png\n"
+                )
+            if close:
+                self.exit(2, f"{self.prog}: {message}; did you mean {close[0]!r}?\n")
+        message = re.sub(r"^argument (\S+): ", r"\1: ", message)
+        message = message.replace("the following arguments are required:", "missing")
+        line = f"{self.prog}: {message} (see {self.prog} --help)"
+        if len(line) > 80:  # one line of an 80-column terminal, where it can be
+            line = f"{self.prog}: {message} (see --help)"
+        self.exit(2, line + "\n")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,7 +92,12 @@ def _parser() -> argparse.ArgumentParser:
     plot.add_argument(
         "-o", "--output", required=True, type=_output(*FORMATS), metavar="FILE", help="a .png, .svg or .pdf file"
     )
-    plot.add_argument("--leak", type=_finite, default=0.1, help="the leaky relu's slope (default 0.1)")
+    plot.add_argument(
+        "--leak",
+        type=_finite,
+        default=None,
+        help="the Leaky ReLU's slope, for relu (default 0.1, the lesson's figure) and leaky_relu (default 0.01)",
+    )
     return parser
 
 
@@ -160,7 +186,7 @@ def _sizes(text: str) -> list[int]:
     except (ValueError, OverflowError):
         sizes = []
     if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"needs positive sizes separated by commas, e.g. 1e5,1e6; got {text!r}")
+        raise argparse.ArgumentTypeError(f"needs sizes such as 1e5,1e6, got {text!r}")
     return sizes
 
 
@@ -177,7 +203,11 @@ def _output(*suffixes: str) -> Callable[[str], str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # reported by the command they were given to, whose --help lists what it takes
+        prog = f"anyrelu {args.command}" if args.command else "anyrelu"
+        parser.exit(2, f"{prog}: unexpected {' '.join(extra)!r} (see {prog} --help)\n")
     if args.command == "accuracy":
         from .accuracy import main as accuracy
 

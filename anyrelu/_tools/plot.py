@@ -25,8 +25,17 @@ NAMES = ("relu", "leaky_relu", "relu6", "elu", "selu", "celu", "gelu", "silu", "
          "hard_swish", "squareplus")  # fmt: skip
 
 
-def figure(name: str = "relu", leak: float = 0.1) -> Any:
-    """The two-panel matplotlib figure: the function, and its derivative."""
+LEAK_DEFAULTS = {"relu": 0.1, "leaky_relu": 0.01}  # the lesson's figure draws leak 0.1; leaky_relu's own default
+
+
+def figure(name: str = "relu", leak: float | None = None) -> Any:
+    """The two-panel matplotlib figure: the function, and its derivative. ``leak`` is the Leaky
+    ReLU's slope, for relu (the lesson's figure, 0.1 unless given) and leaky_relu (its default
+    0.01 unless given) only."""
+    if leak is None:
+        leak = LEAK_DEFAULTS.get(name, 0.0)
+    elif name not in LEAK_DEFAULTS:
+        raise ValueError("--leak is for relu and leaky_relu only")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -71,7 +80,8 @@ def _function_panels(values: Any, slopes: Any, name: str, leak: float) -> None:
     if name == "leaky_relu":
         function, dash = (lambda v: anyrelu.leaky_relu(v, leak)), (lambda v: anyrelu.leaky_relu_dash(v, leak))
     kinks = KINKS.get(name, (0.0,) if name == "leaky_relu" else ())
-    values.plot(x, function(x), color="tab:blue", lw=2.0, label=name)
+    label = f"{name} (leak = {leak:g})" if name == "leaky_relu" else name
+    values.plot(x, function(x), color="tab:blue", lw=2.0, label=label)
     values.set(title=name, xlabel="x", ylabel=f"{name}(x)")
     _derivative(slopes, dash, x, kinks, "tab:orange", 2.0, f"{name}_dash")
     slopes.set(title=f"{name}_dash, its derivative", xlabel="x", ylabel=f"{name}_dash(x)")
@@ -104,13 +114,16 @@ def _fit(axes: Any, y: Any) -> None:
     axes.set_ylim(low - margin, high + margin)
 
 
-def main(output: str, name: str = "relu", leak: float = 0.1) -> int:
+def main(output: str, name: str = "relu", leak: float | None = None) -> int:
     """Write the figure to ``output`` (the command line has checked its suffix and folder)."""
     try:
         fig = figure(name, leak)
     except ImportError:
         print("anyrelu plot needs matplotlib: pip install 'anyrelu[plot]'", file=sys.stderr)
         return 1
+    except ValueError as error:
+        print(f"anyrelu plot: {error} (see anyrelu plot --help)", file=sys.stderr)
+        return 2
     fig.savefig(output, dpi=120)
     print(f"wrote {output}")
     return 0
