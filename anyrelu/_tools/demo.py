@@ -51,7 +51,7 @@ def _table(labels: list[str], names: list[str], columns: list[list[str]]) -> lis
 def lines() -> list[str]:
     """The report, line by line."""
     found, missing = available()
-    out = [f"anyrelu {__version__}: relu and relu_dash on {len(found)} backend(s)", ""]
+    out = [f"relu and relu_dash on {len(found)} backend(s)", ""]
     for title, values, leak in EXAMPLES:
         x = np.asarray(values)
         for function in (relu, relu_dash):
@@ -66,7 +66,10 @@ def lines() -> list[str]:
             if len(columns) > 1:
                 out.append(f"  {'all backends agree' if agree else 'BACKENDS DISAGREE'}")
             out.append("")
+    if any(library.name == "jax" for library in found) and not _jax_x64():
+        out += ["jax computes this float64 input in float32: JAX's 64-bit mode is off", ""]
     out += edge_lines(found)
+    out += family_lines(found)
     out.append("Available: " + ", ".join(library.name for library in found))
     for name, reason in missing.items():
         out.append(f"Missing: {name}: {reason}")
@@ -83,7 +86,7 @@ def _exact(value: Any) -> str:
 def edge_lines(found: list[Library]) -> list[str]:
     """The lesson's np.where beside anyrelu on each backend, at the values where they differ."""
     x = np.array(EDGES)
-    out = ["At -0.0, -inf, NaN and inf: the lesson's np.where (lesson) beside anyrelu on each backend", ""]
+    out = ["At -0.0, -inf, NaN and inf: the lesson's np.where beside anyrelu", ""]
     for function in (relu, relu_dash):
         with np.errstate(invalid="ignore"):  # the lesson's 0 * -inf is NaN, with a warning
             results = [LESSON[function.__name__](x, 0)]
@@ -98,6 +101,48 @@ def edge_lines(found: list[Library]) -> list[str]:
     return out
 
 
+def _jax_x64() -> bool:
+    import jax
+
+    return bool(jax.config.read("jax_enable_x64"))
+
+
+FAMILY_EDGES = [-np.inf, -0.0, np.nan, -10.0]
+FAMILY = ("gelu", "silu", "mish", "softplus")
+
+
+def family_lines(found: list[Library]) -> list[str]:
+    """The rest of the family at the edges, float32: anyrelu beside jax.nn and torch's F."""
+    import anyrelu
+
+    names = {library.name for library in found}
+    x = np.array(FAMILY_EDGES, dtype=np.float32)
+    peers: dict[str, Callable[[str], Any]] = {}
+    if "jax" in names:
+        import jax.nn
+        import jax.numpy as jnp
+
+        exact = {"gelu": {"approximate": False}}  # jax.nn.gelu's default is the tanh form
+        peers["jax.nn"] = lambda name: np.asarray(getattr(jax.nn, name)(jnp.asarray(x), **exact.get(name, {})))
+    if "torch" in names:
+        import torch
+        import torch.nn.functional as F
+
+        peers["torch F"] = lambda name: getattr(F, name)(torch.from_numpy(x.copy())).numpy()
+    out = ["The rest of the family at the edges, float32: anyrelu beside the peers", ""]
+    for name in FAMILY:
+        with np.errstate(all="ignore"):
+            results = [getattr(anyrelu, name)(x)] + [peer(name) for peer in peers.values()]
+        out.append(f"{name}(x)")
+        out += _table([_exact(v) for v in x], ["anyrelu", *peers], [[_exact(v) for v in r] for r in results])
+        out.append("")
+    out.append("anyrelu: the limits at -inf (never NaN), no 1 + erf or 1 - sigmoid cancelling")
+    out.append("in the tail (gelu(-10) is -7.6e-23, not 0), no threshold switch in softplus.")
+    out.append("")
+    return out
+
+
 def main() -> int:
+    print(f"anyrelu {__version__}: looking for the array libraries ...", flush=True)  # imports take seconds
     print("\n".join(lines()))
     return 0

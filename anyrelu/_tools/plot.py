@@ -41,10 +41,13 @@ def figure(name: str = "relu", leak: float | None = None) -> Any:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (values, slopes) = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
+    # The two panels one above the other, 6 inches wide: on a phone the figure shrinks to the
+    # screen's width and its text stays readable (side by side, 10 inches, it was 4 px high).
+    with plt.rc_context({"font.size": 12}):
+        fig, (values, slopes) = plt.subplots(2, 1, figsize=(6, 7), layout="constrained")
     if name == "relu":
         _lesson_panels(values, slopes, leak)
-        fig.suptitle("The lines overlap for x > 0", fontsize=10, color="0.35")
+        fig.suptitle("The lines overlap for x > 0", fontsize=11, color="0.35")
     else:
         _function_panels(values, slopes, name, leak)
     for axes in (values, slopes):
@@ -65,9 +68,9 @@ def _lesson_panels(values: Any, slopes: Any, leak: float) -> None:
     slopes.annotate(
         "at x = 0 the derivative is the leak\n(filled dot); x <= 0 is the leak side",
         xy=(0, leak),
-        xytext=(0.6, 0.35),
+        xytext=(-3.8, 0.45),
         arrowprops={"arrowstyle": "->", "color": "0.3"},
-        fontsize=9,
+        fontsize=10,
     )
     slopes.set(title="Their derivatives", xlabel="x", ylabel="relu_dash(x)")
     _fit(slopes, [leak, 0.0, 1.0])
