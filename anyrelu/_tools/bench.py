@@ -363,10 +363,10 @@ def main(args: argparse.Namespace) -> int:
     console = Console()  # the terminal's width (80 columns when it cannot tell)
     libraries = {library.name: library for library in LIBRARIES}
     asked_missing = {name: why_missing(libraries[name]) for name in args.backend or []}
-    if any(asked_missing.values()):  # a backend asked for by name that cannot run: nothing to measure
-        name, reason = next((n, r) for n, r in asked_missing.items() if r)
-        print(f"anyrelu bench: cannot run {name}: {reason}", file=sys.stderr)
-        return 1
+    for name, reason in asked_missing.items():  # a backend asked for by name that cannot run
+        if reason:
+            print(f"anyrelu bench: cannot run {name}: {reason}", file=sys.stderr)
+            return 1
     if args.quick:
         console.print(QUICK)
     cases: list[Case] = []
