@@ -161,7 +161,7 @@ class TestFamilyMessages:
 
     def test_a_subnormal_alpha_that_jax_flushes_says_so(self):
         jnp = pytest.importorskip("jax.numpy", reason="jax is not installed")
-        _raises(ValueError, anyrelu.elu, jnp.array([1.0, -2.0]), alpha=1e-40,
+        _raises(ValueError, anyrelu.elu, jnp.array([1.0, -2.0], dtype=jnp.float32), alpha=1e-40,
                 match=r"subnormal in float32, which jax treats as zero.*at least 1\.1754944e-38")  # fmt: skip
 
     def test_an_alpha_traced_under_jax_jit_says_to_pass_a_python_number(self):

@@ -138,8 +138,9 @@ def gelu(x: Array, approximate: bool, xp: ModuleType) -> Array:
     0.5 x (1 + tanh(u)) without the cancellation of 1 + tanh(u) for x < 0."""
     factor = _floored(x, _TAIL, xp)  # Phi underflows there: -inf * 0 would be NaN
     if approximate:
-        s, _ = _sigmoid_parts(2 * _tanh_argument(x, xp), xp)
-        return factor * s
+        a, e, _ = _tanh_exponent(x, xp)
+        one_plus = 1 + e
+        return factor * xp.where(a >= 0, 1 / one_plus, e / one_plus)
     return (factor / 2) * erfc(x * constant(-1 / math.sqrt(2), x, xp), xp)
 
 
@@ -152,11 +153,9 @@ def gelu_dash(x: Array, approximate: bool, xp: ModuleType) -> Array:
         # For x < 0 the sum cancels only in 1 + x a', a polynomial in x with no rounded
         # transcendental in it: 7.8 ulp at worst in float64 where the textbook form gives 9.5.
         small = _clipped(x, 1e4, xp)  # x^3 must not overflow; sigmoid(2u) is settled there
-        a = 2 * _tanh_argument(small, xp)
-        k = math.sqrt(2 / math.pi)
-        xa = small * (constant(2 * k, x, xp) + constant(6 * k * 0.044715, x, xp) * (small * small))
+        a, e, h = _tanh_exponent(x, xp)  # h = exp(-|a|/2): e / (1 + e) as h h / (1 + e), see silu
         m = _minus_abs(a, xp)
-        e, h = xp.exp(m), xp.exp(m / 2)  # e / (1 + e) as h h / (1 + e): see silu
+        xa = small * (constant(_GELU_A, x, xp) + constant(3 * _GELU_B, x, xp) * (small * small))
         one_plus = 1 + e
         deep = (h / one_plus) * ((h * ((1 + xa) + e)) / one_plus)
         negative = xp.where(m > _DEEP, (e / one_plus) * (((1 + xa) + e) / one_plus), _zero_below_tail(x, deep, xp))
@@ -174,11 +173,33 @@ def gelu_dash(x: Array, approximate: bool, xp: ModuleType) -> Array:
     return xp.where(x < -30, _zero_below_tail(x, density * (small + mills), xp), near)
 
 
-def _tanh_argument(x: Array, xp: ModuleType) -> Array:
-    """u = sqrt(2/pi) * (x + 0.044715 x^3), from x clipped so that x^3 cannot overflow: beyond
-    1e4, sigmoid(2u) is 0 or 1 in every working dtype."""
+# 2 sqrt(2/pi) as a double-double (hi + lo), and 2 sqrt(2/pi) * 0.044715: a = 2u = A x + B x^3.
+_GELU_A, _GELU_A_LO, _GELU_B = 1.5957691216057308, -9.96930880911092e-17, 0.07135481627260025
+_SPLIT = 134217729.0  # 2^27 + 1: Veltkamp's splitting of a float64 into two 26-bit halves
+_GELU_A_HALVES = (
+    _SPLIT * _GELU_A - (_SPLIT * _GELU_A - _GELU_A),
+    _GELU_A - (_SPLIT * _GELU_A - (_SPLIT * _GELU_A - _GELU_A)),
+)
+
+
+def _tanh_exponent(x: Array, xp: ModuleType) -> tuple[Array, Array, Array]:
+    """a = 2u = 2 sqrt(2/pi) (x + 0.044715 x^3), e = exp(-|a|) and h = exp(-|a|/2), from x clipped
+    to ±1e4 (x^3 cannot overflow; sigmoid(2u) is 0 or 1 there). exp(-|a|) has condition number
+    |a|, so a rounded three times (3 ulp) made e 10 ulp off near x = -1.4; here A x is exact
+    (Dekker's product, Veltkamp's splitting) and a is carried as a + a_lo, which e takes as
+    exp(-|a|) (1 - |a_lo|): float64 tanh-GELU within 2.6 ulp where it was 5.6."""
     small = _clipped(x, 1e4, xp)
-    return constant(math.sqrt(2 / math.pi), x, xp) * (small + constant(0.044715, x, xp) * small * small * small)
+    big = constant(_SPLIT, x, xp) * small
+    hi = big - (big - small)
+    lo = small - hi
+    a_hi, a_lo = constant(_GELU_A_HALVES[0], x, xp), constant(_GELU_A_HALVES[1], x, xp)
+    p = constant(_GELU_A, x, xp) * small
+    error = ((a_hi * hi - p) + a_hi * lo + a_lo * hi) + a_lo * lo  # A x - p, exactly
+    tail = error + (constant(_GELU_A_LO, x, xp) * small + constant(_GELU_B, x, xp) * (small * small * small))
+    a = p + tail
+    a_tail = tail - (a - p)  # |p| >= |tail|: Fast2Sum
+    m, m_lo = _minus_abs(a, xp), xp.where(a >= 0, -a_tail, a_tail)
+    return a, xp.exp(m) * (1 + m_lo), xp.exp(m / 2) * (1 + m_lo / 2)
 
 
 # Underflow in the tails: where a result is x e (large |x| times e = exp(-|x|), subnormal), it is
@@ -332,9 +353,13 @@ def squareplus_dash(x: Array, b: float, xp: ModuleType) -> Array:
 
 
 def _squareplus_tail(x: Array, s: Array, b: float, xp: ModuleType) -> Array:
-    """squareplus(-|x|) = (b/4) / (s/2 + |x|/2)."""
-    h = constant(math.sqrt(b) / 2, x, xp)  # b / 4 as h * h: a subnormal b / 4 would lose bits
-    return h * (h / (s / 2 - _minus_abs(x, xp) / 2))
+    """squareplus(-|x|) = (b/4) / (s/2 + |x|/2); b/4 is exact unless it is subnormal, and then
+    h (h / ...) with h = sqrt(b)/2 (b/4 would lose bits; h h rounds twice, so only there)."""
+    den = s / 2 - _minus_abs(x, xp) / 2
+    if b / 4 >= 2.2250738585072014e-308:
+        return constant(b / 4, x, xp) / den
+    h = constant(math.sqrt(b) / 2, x, xp)
+    return h * (h / den)
 
 
 FUNCTIONS = (

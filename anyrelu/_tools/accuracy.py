@@ -437,8 +437,9 @@ def summary(rows: list[Row]) -> list[Row]:
 
 
 def markdown(rows: list[Row], command: str) -> str:
-    """The Accuracy page's table: per function, the worst error in ulps of anyrelu on each backend
-    beside jax.nn's and torch's, float32 and float64 (the worst over every CPU path)."""
+    """The Accuracy page's table: per function, anyrelu's worst error on each backend beside
+    jax.nn's and torch's, float32 and float64, over every CPU path -- as a fraction of the
+    contract's bound at the point where it is largest (1.00: at the bound; a ✗ beyond it)."""
     libraries = [lib for lib in SCREENED if any(r.library == lib and not r.peer for r in rows)]
     columns = [(lib, False) for lib in libraries] + [
         (lib, True) for lib in ("jax", "torch") if any(r.library == lib and r.peer for r in rows)
@@ -462,8 +463,10 @@ def markdown(rows: list[Row], command: str) -> str:
                     cells.append("–")
                     continue
                 worst = max(found, key=lambda r: r.worst_ratio)
-                text = "inf" if not np.isfinite(worst.worst_ulps) else f"{max(r.worst_ulps for r in found):.2f}"
-                cells.append(f"**{text}** ✗" if worst.worst_ratio > 1 else text)
+                text = f"{worst.worst_ratio:.2f}" if worst.worst_ratio < 1e4 else "≫"
+                if worst.worst_ratio > 1e4 and not np.isfinite(worst.got):
+                    text = "NaN" if np.isnan(worst.got) else "inf"
+                cells.append(f"**{text}** ✗ at {worst.worst_x:.3g}" if worst.worst_ratio > 1 else text)
             label = case.replace("(", "_dash(", 1) if derivative else case
             lines.append(f"| `{label}` | {dtype} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + f"\n\nRegenerate with `{command}`.\n"
