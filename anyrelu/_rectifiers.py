@@ -383,9 +383,9 @@ def gelu_dash(x: Array, /, *, approximate: bool = False, xp: ModuleType | None =
 
     .. math::
 
-        \mathrm{gelu}'(x) = s + 2x\,u'\,s\,(1 - s),
-        \quad s = \sigma(2u), \quad u = \sqrt{2/\pi}\,(x + 0.044715\,x^3),
-        \quad u' = \sqrt{2/\pi}\,(1 + 0.134145\,x^2)
+        \mathrm{gelu}'(x) = s + 2x\,u'\,s\,(1 - s), \quad s = \sigma(2u),
+
+        u = \sqrt{2/\pi}\,(x + 0.044715\,x^3), \quad u' = \sqrt{2/\pi}\,(1 + 0.134145\,x^2)
 
     Parameters
     ----------

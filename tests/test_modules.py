@@ -85,3 +85,14 @@ def test_a_model_with_the_modules_compiles_and_exports_with_the_same_values():
     assert model[3].weight.grad is not None
     exported = torch.export.export(model, (x,))
     torch.testing.assert_close(exported.module()(x), expected, rtol=0, atol=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize(("module", "arguments", "function", "kwargs"), CASES, ids=IDS)
+def test_modules_run_on_cuda_tensors(module, arguments, function, kwargs):
+    x = torch.linspace(-8, 8, 101, dtype=torch.float32, device="cuda", requires_grad=True)
+    y = module(**arguments).cuda()(x)
+    assert y.device == x.device
+    torch.testing.assert_close(y.cpu(), function(x.detach().cpu(), **kwargs), rtol=4e-7, atol=1e-30)
+    (grad,) = torch.autograd.grad(y.sum(), x)
+    assert grad.device == x.device
