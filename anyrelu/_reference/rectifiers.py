@@ -62,13 +62,12 @@ def _minus_abs(z: Array, xp: ModuleType) -> Array:
     return xp.where(z >= 0, -z, z)
 
 
-def _sigmoid_parts(z: Array, xp: ModuleType) -> tuple[Array, Array]:
-    """sigmoid(z) and sigmoid(z) * (1 - sigmoid(z)), with no overflow and no cancellation:
-    e = exp(-|z|) <= 1, so sigmoid(z) = 1/(1+e) or e/(1+e), and s(1-s) = e/(1+e)^2."""
+def _sigmoid(z: Array, xp: ModuleType) -> Array:
+    """sigmoid(z) with no overflow and no cancellation: e = exp(-|z|) <= 1, so sigmoid(z) is
+    1/(1+e) or e/(1+e)."""
     e = xp.exp(_minus_abs(z, xp))
     one_plus = 1 + e
-    s = xp.where(z >= 0, 1 / one_plus, e / one_plus)
-    return s, e / (one_plus * one_plus)
+    return xp.where(z >= 0, 1 / one_plus, e / one_plus)
 
 
 # ---------------------------------------------------------------- ELU, SELU, CELU
@@ -146,7 +145,7 @@ def gelu(x: Array, approximate: bool, xp: ModuleType) -> Array:
 
 def gelu_dash(x: Array, approximate: bool, xp: ModuleType) -> Array:
     """Exact: Phi(x) + x phi(x). Tanh form: s + 2x u' s(1-s), s = sigmoid(2u), s(1-s) without
-    cancellation (see _sigmoid_parts)."""
+    cancellation (see _sigmoid)."""
     if approximate:
         # With a = 2u, E = exp(-|a|) and x a' = x (2k + 6kc x^2): s + x a' s (1 - s) is
         # E ((1 + x a') + E) / (1 + E)^2 for a < 0 and (1 + E (1 + x a')) / (1 + E)^2 for a >= 0.
@@ -258,7 +257,7 @@ def softplus(x: Array, beta: float, xp: ModuleType) -> Array:
 
 def softplus_dash(x: Array, beta: float, xp: ModuleType) -> Array:
     """sigmoid(beta x)."""
-    s, _ = _sigmoid_parts(_scaled(x, beta, xp), xp)
+    s = _sigmoid(_scaled(x, beta, xp), xp)
     return s
 
 
@@ -270,19 +269,17 @@ def _scaled(x: Array, beta: float, xp: ModuleType) -> Array:
     return constant(beta, x, xp) * x
 
 
-def _mish_parts(x: Array, xp: ModuleType) -> tuple[Array, Array]:
-    """tanh(softplus(x)) = n / (n + 2) with n = e (e + 2), e = exp(x): one exp, no cancellation;
-    and 1 - tanh(softplus(x))^2 = (2 / (n + 2)) (1 + t), without 1 - t^2. x is capped at
-    _MISH_TOP, where t is 1 in every working dtype and e^2 cannot overflow."""
+def _mish_t(x: Array, xp: ModuleType) -> Array:
+    """tanh(softplus(x)) = n / (n + 2) with n = e (e + 2), e = exp(x): one exp, no cancellation.
+    x is capped at _MISH_TOP, where t is 1 in every working dtype and e^2 cannot overflow."""
     e = xp.exp(xp.where(x < _MISH_TOP, x, constant(_MISH_TOP, x, xp)))
     n = e * (e + 2)
-    t = n / (n + 2)
-    return t, (2 / (n + 2)) * (1 + t) * (e / (1 + e))
+    return n / (n + 2)
 
 
 def mish(x: Array, xp: ModuleType) -> Array:
     """x * tanh(softplus(x)); for x < 0 ((x h) h) (e + 2) / (n + 2) with h = exp(x/2)."""
-    t, _ = _mish_parts(x, xp)
+    t = _mish_t(x, xp)
     factor = _floored(x, _TAIL, xp)
     e = xp.exp(_lower(factor, xp))
     h = xp.exp(_lower(factor, xp) / 2)
