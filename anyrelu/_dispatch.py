@@ -9,6 +9,7 @@ for the others). Backends are found once per array type and kept.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -68,3 +69,13 @@ def lookup(func: str, x: Array, xp: Any) -> tuple[Backend, DtypeInfo]:
     if xp is not None and xp is not found.xp:
         _checks.check_xp(func, xp, found.library)
     return found, found.dtypes.get(x.dtype) or found.add_dtype(func, x.dtype)
+
+
+def traced_by_torch() -> bool:
+    """Whether torch.compile or torch.export is tracing this call. Then the public function hands
+    x to ``_kernels.torch.in_graph``, which Dynamo puts in its graph as one call that AOTAutograd
+    traces into torch operations (the kernel and its explicit derivative), so that validation,
+    with its caches, never runs under Dynamo and inductor fuses the operations with their
+    neighbours. Costs one dictionary look-up where torch is not imported."""
+    torch = sys.modules.get("torch")
+    return torch is not None and torch.compiler.is_compiling()

@@ -35,7 +35,7 @@ import numpy as np
 
 from . import _checks
 from ._checks import Array
-from ._dispatch import lookup
+from ._dispatch import lookup, traced_by_torch
 
 __all__ = [
     "celu", "celu_dash", "elu", "elu_dash", "gelu", "gelu_dash", "hard_sigmoid", "hard_sigmoid_dash",
@@ -942,6 +942,15 @@ _POSITIVE = {"beta", "b"}  # and celu's alpha; elu's alpha may be negative, neve
 
 def _apply(func: str, x: Array, xp: Any, **parameters: Any) -> Array:
     """Validate x and the parameters of ``func``, then run x's kernel for it."""
+    if traced_by_torch():  # torch.compile / torch.export: one call in the graph, run() below inside it
+        from ._kernels.torch import in_graph
+
+        return in_graph("rectifiers", func, x, tuple(parameters.items()))
+    return run(func, x, xp, **parameters)
+
+
+def run(func: str, x: Array, xp: Any, **parameters: Any) -> Array:
+    """_apply's work: validation and x's kernel."""
     found, info = lookup(func, x, xp)
     if not info.is_float:
         raise TypeError(

@@ -27,7 +27,7 @@ from typing import Any
 
 from . import _checks
 from ._checks import Array
-from ._dispatch import lookup
+from ._dispatch import lookup, traced_by_torch
 
 __all__ = ["leaky_relu", "leaky_relu_dash", "relu", "relu6", "relu6_dash", "relu_dash"]
 
@@ -342,6 +342,15 @@ def relu6_dash(x: Array, /, *, xp: ModuleType | None = None) -> Array:
 
 def _apply(func: str, x: Array, leak: Any, max_value: Any, threshold: Any, xp: Any) -> Array:
     """Validate the arguments of ``func`` (see _checks.py) and run x's kernel for relu or relu_dash."""
+    if traced_by_torch():  # torch.compile / torch.export: one call in the graph, run() below inside it
+        from ._kernels.torch import in_graph
+
+        return in_graph("relu", func, x, (leak, max_value, threshold))
+    return run(func, x, leak, max_value, threshold, xp)
+
+
+def run(func: str, x: Array, leak: Any, max_value: Any, threshold: Any, xp: Any) -> Array:
+    """_apply's work: validation and x's kernel."""
     found, info = lookup(func, x, xp)
     leak = _checks.leak(func, leak, x, found.xp, info)
     if max_value is not None:

@@ -39,14 +39,6 @@ __all__ = [
 ]  # fmt: skip
 
 
-@torch.compiler.disable  # type: ignore[untyped-decorator]
-def _eager(name: str, x: torch.Tensor, **options: Any) -> torch.Tensor:
-    """function(x, **options), run eagerly under torch.compile: anyrelu's dispatch and validation
-    are Python that Dynamo does not trace without warnings yet, so a compiled model calls the
-    activation between its compiled parts (a graph break)."""
-    return getattr(anyrelu, name)(x, **options)  # type: ignore[no-any-return]
-
-
 class _Activation(nn.Module):
     """A module whose forward is ``function(x, **parameters)``."""
 
@@ -57,7 +49,7 @@ class _Activation(nn.Module):
         self.options = parameters
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _eager(type(self).function.__name__, x, **self.options)  # type: ignore[no-any-return]
+        return type(self).function(x, **self.options)  # type: ignore[no-any-return]
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.options.items())
@@ -185,7 +177,7 @@ class PReLU(nn.Module):
                     f"PReLU() has {self.num_parameters} slopes for dim 1, got x of shape {tuple(x.shape)}."
                 )
             leak = leak.reshape((self.num_parameters,) + (1,) * (x.ndim - 2))
-        return _eager("relu", x, leak=leak.to(x.dtype))  # type: ignore[no-any-return]
+        return anyrelu.relu(x, leak=leak.to(x.dtype))  # type: ignore[no-any-return]
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"

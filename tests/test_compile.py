@@ -1,0 +1,99 @@
+"""torch.compile(fullgraph=True) captures every public function with no graph break and no warning,
+as plain torch operations, and gives eager's values and gradients bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch is not installed")
+
+from torch._dynamo.backends.common import aot_autograd  # noqa: E402
+from torch._functorch.aot_autograd import make_boxed_func  # noqa: E402
+
+import anyrelu  # noqa: E402
+
+PUBLIC = sorted(name for name in anyrelu.__all__ if name not in ("get", "__version__"))
+
+# every public function with its defaults, then the parameters that choose other kernels
+CALLS = [(name, {}) for name in PUBLIC] + [
+    ("relu", {"leak": 0.1}), ("relu", {"leak": 0.1, "max_value": 6.0}), ("relu", {"threshold": 1.0}),
+    ("relu_dash", {"leak": 0.1, "max_value": 6.0}), ("elu", {"alpha": 2.0}), ("elu_dash", {"alpha": -2.0}),
+    ("celu", {"alpha": 0.3}), ("gelu", {"approximate": True}), ("gelu_dash", {"approximate": True}),
+    ("softplus", {"beta": 0.25}), ("softplus_dash", {"beta": 10.0}), ("squareplus", {"b": 0.5}),
+]  # fmt: skip
+
+POINTS = np.concatenate([[np.nan, -np.inf, np.inf, 0.0, -0.0, -3.0, 3.0, 6.0, -40.0, 1e4], np.linspace(-8, 8, 33)])
+
+
+class Capture:
+    """torch.compile's aot_eager with the graphs kept: the forward and backward torch operations."""
+
+    def __init__(self) -> None:
+        self.graphs: list[torch.fx.GraphModule] = []
+
+        def keep(graph: torch.fx.GraphModule, _: object) -> object:
+            self.graphs.append(graph)
+            return make_boxed_func(graph.forward)
+
+        self.backend = aot_autograd(fw_compiler=keep, bw_compiler=keep)
+
+    def targets(self) -> set[str]:
+        return {str(node.target) for graph in self.graphs for node in graph.graph.nodes if node.op == "call_function"}
+
+
+def _every(*xs: torch.Tensor) -> list[torch.Tensor]:
+    return [getattr(anyrelu, name)(x, **kwargs) for (name, kwargs), x in zip(CALLS, xs, strict=True)]
+
+
+def _prelu(x: torch.Tensor, leak: torch.Tensor) -> list[torch.Tensor]:
+    return [anyrelu.relu(x, leak), anyrelu.relu_dash(x, leak), anyrelu.relu(x, leak, max_value=6.0)]
+
+
+# torch's own deprecation warning when AOTAutograd's forward-mode helpers load
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("requires_grad", [False, True], ids=["no grad", "grad"])
+def test_every_function_compiles_whole_with_eager_values_and_gradients(requires_grad, dtype):
+    x = torch.tensor(POINTS, dtype=dtype)
+    xs = [x.clone().requires_grad_(requires_grad) for _ in CALLS]
+    capture = Capture()
+    torch._dynamo.reset()
+    got = torch.compile(_every, fullgraph=True, backend=capture.backend)(*xs)
+    eager_xs = [x.clone().requires_grad_(requires_grad) for _ in CALLS]
+    expected = _every(*eager_xs)
+    for (name, kwargs), g, e in zip(CALLS, got, expected, strict=True):
+        assert torch.equal(g.detach(), e.detach()) or _same_with_nan(g, e), f"{name}({kwargs})"
+    # plain torch operations in the graph: inductor sees through them (no opaque custom op)
+    assert capture.graphs and all(t.startswith(("aten.", "<built-in function")) for t in capture.targets())
+    if requires_grad:
+        sum(y.sum() for y in got if y.requires_grad).backward()
+        sum(y.sum() for y in expected if y.requires_grad).backward()
+        for (name, kwargs), g, e in zip(CALLS, xs, eager_xs, strict=True):
+            assert (g.grad is None) == (e.grad is None), f"{name}({kwargs})"
+            assert g.grad is None or _same_with_nan(g.grad, e.grad), f"d {name}({kwargs})"
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+def test_prelu_compiles_whole_with_the_leaks_gradient():
+    x = torch.tensor(POINTS, dtype=torch.float32).reshape(1, -1, 1)
+    leak = torch.full((1, x.shape[1], 1), 0.25)
+    compiled_in = (x.clone().requires_grad_(True), leak.clone().requires_grad_(True))
+    eager_in = (x.clone().requires_grad_(True), leak.clone().requires_grad_(True))
+    torch._dynamo.reset()
+    got = torch.compile(_prelu, fullgraph=True, backend="aot_eager")(*compiled_in)
+    expected = _prelu(*eager_in)
+    for g, e in zip(got, expected, strict=True):
+        assert _same_with_nan(g, e)
+    sum(y.sum() for y in got).backward()
+    sum(y.sum() for y in expected).backward()
+    for g, e in zip(compiled_in, eager_in, strict=True):
+        assert _same_with_nan(g.grad, e.grad)
+
+
+def _same_with_nan(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """The same bits, NaN where NaN (-0.0 and +0.0 differ)."""
+    a, b = a.detach(), b.detach()
+    return bool(a.dtype == b.dtype and torch.equal(torch.signbit(a), torch.signbit(b))) and torch.allclose(
+        a, b, rtol=0, atol=0, equal_nan=True
+    )
