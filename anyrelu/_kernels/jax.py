@@ -27,14 +27,13 @@ from types import ModuleType
 from typing import Any
 
 import jax
-import numpy as np
 import jax.numpy as jnp
+import numpy as np
 from jax.custom_derivatives import SymbolicZero
 
 from .._checks import Array
-from .._reference import CHAIN, REFERENCE
+from .._reference import CHAIN, REFERENCE, rectifiers
 from .._reference import relu as reference
-from .._reference import rectifiers
 from .._reference.rectifiers import IN_FLOAT64, SELU_SCALE, SELU_SCALE_ALPHA
 
 # jax.enable_x64 since JAX 0.7; jax.experimental.enable_x64 before.

@@ -352,8 +352,10 @@ def _elu_family(
 # elu for alpha in (0, 1] only: for a larger alpha, alpha * exp(x) is normal where torch's exp(x)
 # has underflowed (elu_backward gives 0 at x = -104.4 in float32 for alpha = 1e30).
 ELU = _elu_family("elu", lambda x, alpha: (alpha, 1.0, 1.0) if 0 < alpha <= 1 else None)
-# celu: the reference. torch's elu with input_scale = 1/alpha rounds 1/alpha first: celu_dash(0) is
-# 0.99999994 for alpha = 0.21, celu 2.25 ulp off for alpha = 3, x/alpha underflows for a large alpha.
+# celu: torch's elu for alpha = 1 (the default), where celu is elu; the reference otherwise. torch's
+# celu is elu with input_scale = 1/alpha, which rounds 1/alpha first: celu_dash(0) is 0.99999994 for
+# alpha = 0.21, celu 2.25 ulp off for alpha = 3, x/alpha underflows for a large alpha.
+CELU = _elu_family("celu", lambda x, alpha: (1.0, 1.0, 1.0) if alpha == 1 else None)
 SELU = _elu_family("selu", lambda x: None if x.dtype == torch.float64 else (SELU_ALPHA, SELU_SCALE, 1.0))
 
 
@@ -417,6 +419,10 @@ def _gelu_value(x: torch.Tensor) -> Array:
     return y.to(x.dtype)
 
 
+def _gelu_chain(x: torch.Tensor, t: torch.Tensor) -> Array:
+    return t * _gelu_dash(x)
+
+
 def _gelu_dash(x: torch.Tensor) -> Array:
     """Phi(x) + x phi(x), from x clipped to ±64 in x phi(x) (phi underflows beyond 38.6)."""
     w = _working(x)  # no in-place operations: double backward differentiates this
@@ -425,45 +431,57 @@ def _gelu_dash(x: torch.Tensor) -> Array:
     return (torch.special.erfc(w * (-1 / math.sqrt(2))) * 0.5 + density).to(x.dtype)
 
 
-def _softplus(beta: float) -> tuple[Callable[[Array], Array], Callable[[Array], Array]]:
-    """max(x, 0) + log1p(exp(-|beta x|)) / beta and sigmoid(beta x), in torch's own operations
-    (no threshold switch; beta * x may overflow to ±inf, where exp gives 0)."""
-
-    def value(x: torch.Tensor) -> Array:
-        w = _working(x)
-        tail = torch.log1p(torch.exp((w * beta).abs_().neg_()))
-        return (tail if beta == 1 else tail.div_(beta)).add_(torch.clamp(w, min=0.0)).to(x.dtype)
-
-    # the derivative in float64: torch's float32 sigmoid overflows in exp and gives 0 where
-    # sigmoid(beta x) is a float32 subnormal
-    return value, lambda x: torch.sigmoid(x.double() * beta).to(x.dtype)
+def _softplus(x: torch.Tensor) -> Array:
+    """torch's softplus with its switch to x moved to where log1p(exp(-x)) is below half an ulp
+    of x: 20 in float32 (and the half types, computed in float32), 40 in float64 (torch's 20
+    leaves 2e-9 there)."""
+    return torch.nn.functional.softplus(x, 1.0, _softplus_switch(x))
 
 
-def _native_value_and_dash(name: str, kernels: Callable[..., Any]) -> tuple[Callable[..., Array], Callable[..., Array]]:
-    """Kernels for a function whose value and derivative are torch's own operations (chosen by
-    ``kernels(*parameters)``, None for the reference), with autograd's chain rule t * f_dash."""
+def _softplus_chain(x: torch.Tensor, t: torch.Tensor) -> Array:
+    """torch's fused softplus_backward, t * sigmoid(x) in one pass, 1 above the switch (where
+    sigmoid(x) rounds to 1)."""
+    return torch.ops.aten.softplus_backward(t, x, 1.0, _softplus_switch(x))
+
+
+def _softplus_switch(x: torch.Tensor) -> float:
+    return 40.0 if x.dtype == torch.float64 else 20.0
+
+
+def _native_kernels(name: str, kernels: Callable[..., Any]) -> tuple[Callable[..., Array], Callable[..., Array]]:
+    """Kernels for a function whose value and chain rule are torch's own operations (chosen by
+    ``kernels(*parameters)``: (value, chain), or None for the reference); f_dash is the chain rule
+    applied to ones, so autograd gives f_dash bit for bit."""
 
     def value(x: torch.Tensor, *args: Any) -> Array:
         found = kernels(*args[:-1]) if x.is_floating_point() else None
         if found is None:
             return KERNELS_BY_REFERENCE[name](x, *args)
-        f, dash = found
+        f, chain = found
         if not tracked(x):
             return f(x)
-        return Explicit.apply(x, None, Rule(lambda v, _: f(v), lambda v, t, _: t * dash(v), None))
+        return Explicit.apply(x, None, Rule(lambda v, _: f(v), lambda v, t, _: chain(v, t), None))
 
     def dash(x: torch.Tensor, *args: Any) -> Array:
         found = kernels(*args[:-1]) if x.is_floating_point() else None
-        return REFERENCE[f"{name}_dash"](x, *args) if found is None else found[1](x)
+        return REFERENCE[f"{name}_dash"](x, *args) if found is None else found[1](x, _ones_like(x))
 
     return value, dash
 
 
 # gelu's tanh form stays the reference: its float32 derivative needs float64 for the bound.
-GELU = _native_value_and_dash("gelu", lambda approximate: None if approximate else (_gelu_value, _gelu_dash))
+GELU = _native_kernels("gelu", lambda approximate: None if approximate else (_gelu_value, _gelu_chain))
 # softplus with beta = 1 only: log1p(e) / beta is 2.2 ulp off for other betas in float32, and e
 # underflows where e / beta is normal for a small beta; the reference handles both.
-SOFTPLUS = _native_value_and_dash("softplus", lambda beta: _softplus(beta) if beta == 1 else None)
+SOFTPLUS = _native_kernels("softplus", lambda beta: (_softplus, _softplus_chain) if beta == 1 else None)
+
+
+def _hard_swish(x: torch.Tensor) -> Array:
+    """x * hard_sigmoid(x), 0 (+0.0) for x <= -3 through threshold: F.hardswish gives -0.0 there
+    and NaN at -inf. Three roundings: 1.8 ulp at worst in float32 on every ATen capability."""
+    if x.dtype not in _NATIVE_DTYPES:  # the half types: in float32, rounded once
+        return _hard_swish(x.float()).to(x.dtype)
+    return torch.threshold(x, -3.0, 0.0).mul_(torch.nn.functional.hardsigmoid(x))
 
 
 KERNELS_BY_REFERENCE = {name: with_derivative(name, body) for name, body in REFERENCE.items() if "_dash" not in name}
@@ -476,11 +494,14 @@ KERNELS: dict[str, Callable[..., Array]] = {
     "elu_dash": ELU[1],
     "selu": SELU[0],
     "selu_dash": SELU[1],
+    "celu": CELU[0],
+    "celu_dash": CELU[1],
     "gelu": GELU[0],
     "gelu_dash": GELU[1],
     "softplus": SOFTPLUS[0],
     "softplus_dash": SOFTPLUS[1],
     "silu": silu,
+    "hard_swish": _value_only("hard_swish", _hard_swish),
     "hard_sigmoid": hard_sigmoid,
     "hard_sigmoid_dash": hard_sigmoid_dash,
 }
