@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -19,8 +20,14 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@functools.cache
+def _demo() -> subprocess.CompletedProcess[str]:
+    """The demo's output, run once per test process (it imports every backend: seconds)."""
+    return _run()
+
+
 def test_demo_shows_both_seed_examples_on_every_available_backend():
-    result = _run()
+    result = _demo()
     assert result.returncode == 0, result.stderr
     out, _, edges = result.stdout.partition("At -0.0, -inf, NaN and inf")
     for call in ("relu(x)", "relu_dash(x)", "relu(x, leak = 0.1)", "relu_dash(x, leak = 0.1)"):
@@ -33,7 +40,7 @@ def test_demo_shows_both_seed_examples_on_every_available_backend():
 
 
 def test_demo_shows_the_lesson_beside_each_backend_at_the_special_values():
-    edges = _run().stdout.partition("At -0.0, -inf, NaN and inf")[2]
+    edges = _demo().stdout.partition("At -0.0, -inf, NaN and inf")[2]
     relu_table, dash_table = (block.splitlines() for block in edges.split("\n\n")[1:3])
     header = relu_table[1].split("|")[1].split()
     assert header[0] == "lesson" and "numpy" in header
@@ -53,7 +60,7 @@ def test_version_prints_the_package_version():
 
 
 def test_demo_names_missing_backends_with_a_reason():
-    out = _run().stdout
+    out = _demo().stdout
     available = re.search(r"^Available: (.*)$", out, re.M).group(1).split(", ")
     missing = re.findall(r"^Missing: (\w+): (.+)$", out, re.M)
     assert {name for name, _ in missing}.isdisjoint(available)

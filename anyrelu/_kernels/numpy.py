@@ -314,6 +314,75 @@ def _native_order(body: Callable[..., Array]) -> Callable[..., Array]:
 REFERENCE_KERNELS = {
     name: _native_order(plain(blocked(quiet(body, invalid="warn")))) for name, body in REFERENCE.items()
 }
+# ---------------------------------------------------------------- SiLU, squareplus, hard swish
+#
+# float16 and float32 in float64 blocks as well, with no mask: min/max/clip and formulas whose
+# pieces cannot cancel. In float64 each result is within a few float64 ulps, so the one rounding
+# to float32 is the only one that counts (0.5 ulp). float64 takes the reference.
+
+
+def _widened(name: str, block: Callable[..., Array]) -> Callable[..., Array]:
+    """block (on a 1-d float64 array, returning float64) for float16/float32 x; the reference
+    elsewhere."""
+
+    def widened_block(x: Array, *args: Any) -> Array:
+        y = block(x.astype(np.float64).reshape(-1), *args[:-1])
+        return y.astype(x.dtype.newbyteorder("=")).reshape(x.shape)
+
+    kernel, body = plain(quiet(blocked(widened_block))), REFERENCE_KERNELS[name]
+
+    def widening(x: Array, *args: Any) -> Array:
+        return (kernel if _widens(x) else body)(x, *args)
+
+    return widening
+
+
+def _silu(w: Array) -> Array:
+    """w / (1 + exp(-w)), from w floored at -200: silu(-200) is -2.8e-85, below every float32
+    (the float32 answer is -0.0, as at -inf), and exp(200) is finite."""
+    np.maximum(w, -200.0, out=w)  # NaN stays
+    e = np.exp(np.negative(w))
+    e += 1.0
+    return np.divide(w, e, out=e)
+
+
+def _silu_dash(w: Array) -> Array:
+    """(1 + e (1 + w)) / (1 + e)^2 with e = exp(-w), w clipped to [-200, 200] (the derivative is 0
+    and 1 beyond, and e^2 stays finite): sigmoid(w) (1 + w (1 - sigmoid(w))) over one denominator."""
+    np.clip(w, -200.0, 200.0, out=w)
+    e = np.exp(np.negative(w))
+    top = np.add(w, 1.0)
+    top *= e
+    top += 1.0
+    e += 1.0
+    e *= e
+    return np.divide(top, e, out=top)
+
+
+def _squareplus(w: Array, b: float) -> Array:
+    """max(w, 0) + (b/2) / (sqrt(w^2 + b) + |w|): (w + sqrt(w^2 + b)) / 2 rewritten so that
+    neither term cancels, on either side of 0 (w^2 is exact for a float32 w, and cannot overflow)."""
+    s = np.multiply(w, w)
+    s += b
+    np.sqrt(s, out=s)
+    s += np.abs(w)
+    np.divide(b / 2, s, out=s)
+    s += np.maximum(w, 0.0)
+    return s
+
+
+def _hard_swish(w: Array) -> Array:
+    """w (w + 3) / 6 from w clipped to [-4, 3] below and 0..6 in the factor: exact in float64 up
+    to the division; + 0.0 turns the -0.0 of w <= -3 into the contract's +0.0 (x = -inf: -4 * 0)."""
+    np.maximum(w, -4.0, out=w)
+    factor = np.add(w, 3.0)
+    np.clip(factor, 0.0, 6.0, out=factor)
+    factor *= w
+    factor /= 6.0
+    factor += 0.0
+    return factor
+
+
 ELU = _elu_family("elu", lambda alpha: (alpha, 1.0, 1.0))
 SELU = _elu_family("selu", lambda: (SELU_SCALE_ALPHA, SELU_SCALE, 1.0))
 CELU = _elu_family("celu", lambda alpha: (alpha, 1.0, alpha))
@@ -328,4 +397,8 @@ KERNELS = {
     "selu_dash": SELU[1],
     "celu": CELU[0],
     "celu_dash": CELU[1],
+    "silu": _widened("silu", _silu),
+    "silu_dash": _widened("silu_dash", _silu_dash),
+    "squareplus": _widened("squareplus", _squareplus),
+    "hard_swish": _widened("hard_swish", _hard_swish),
 }

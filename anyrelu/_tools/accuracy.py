@@ -335,8 +335,10 @@ def screen(
     peers: bool,
     cases: list[tuple[str, dict[str, Any]]],
     progress: Callable[[str], None] = lambda _: None,
+    finite: bool = False,
 ) -> Iterator[Row]:
-    """Every case on every library and dtype given, on this process's CPU path."""
+    """Every case on every library and dtype given, on this process's CPU path (finite x only
+    with ``finite``)."""
     if "jax" in libraries:
         import jax
 
@@ -353,6 +355,8 @@ def screen(
             scale = {"softplus": parameter, "celu": 1 / parameter if parameter else 1.0}.get(name, 1.0)
             scale = scale if scale and np.isfinite(scale) else 1.0  # a parameter the dtype cannot hold
             x = points(dtype_name, count, scale)
+            if finite:
+                x = x[np.isfinite(x.astype(np.float64))]
             sample = dtype_name == "float64" and ((name == "gelu" and not parameter) or not oracle.EXTENDED)
             if sample:  # mpmath, on a sample
                 x = np.random.default_rng(1).choice(x, min(x.size, max(2000, count // 200)), replace=False)
@@ -415,6 +419,8 @@ def _child(path: str, environment: dict[str, str], libraries: list[str], args: a
         command += ["--function", function]
     if args.peers:
         command.append("--peers")
+    if args.finite:
+        command.append("--finite")
     done = subprocess.run(command, env={**os.environ, **environment}, capture_output=True, text=True, check=False)
     if done.returncode not in (0, 1) or not done.stdout.startswith("["):
         raise RuntimeError(f"the screen of {path} failed:\n{done.stderr[-2000:]}")
@@ -521,7 +527,7 @@ def main(args: argparse.Namespace) -> int:
             return 2
         return exhaustive(args, cases, libraries[0])
     if args.this_path_only:  # a child: one path, rows as JSON on stdout
-        found = list(screen(libraries, args.this_path_only, dtypes, args.points, args.peers, cases))
+        found = list(screen(libraries, args.this_path_only, dtypes, args.points, args.peers, cases, finite=args.finite))
         json.dump([asdict(r) for r in found], sys.stdout)
         return 1 if any(r.worst_ratio > 1 and not r.peer for r in found) else 0
     from rich.console import Console

@@ -99,19 +99,35 @@ def _numpy_cases(sizes: list[int], quick: bool) -> Iterator[Case]:
     yield from _numpy_family_cases(quick)
 
 
+# The formula a NumPy user would write for each function (NumPy has no kernels of its own), and
+# the most anyrelu may cost against it.
+_SELU = (1.0507009873554805, 1.6732632423543772)
+NUMPY_FORMULAS: tuple[tuple[str, str, Callable[[np.ndarray], Any], float], ...] = (
+    ("elu", "np.where(x > 0, x, np.expm1(x))", lambda x: np.where(x > 0, x, np.expm1(x)), 1.0),
+    ("selu", "s * np.where(x > 0, x, a * np.expm1(x))",
+     lambda x: _SELU[0] * np.where(x > 0, x, _SELU[1] * np.expm1(x)), 1.0),
+    ("softplus", "np.logaddexp(x, 0)", lambda x: np.logaddexp(x, 0), 1.0),
+    ("hard_swish", "x * np.clip(x + 3, 0, 6) / 6", lambda x: x * np.clip(x + 3, 0, 6) / 6, 1.0),
+    ("mish", "x * np.tanh(np.logaddexp(x, 0))", lambda x: x * np.tanh(np.logaddexp(x, 0)), 1.3),
+    ("squareplus", "(x + np.sqrt(x * x + 4)) / 2", lambda x: (x + np.sqrt(x * x + 4)) / 2, 1.5),
+    ("silu", "x / (1 + np.exp(-x))", lambda x: x / (1 + np.exp(-x)), 2.5),
+)  # fmt: skip
+
+
 def _numpy_family_cases(quick: bool) -> Iterator[Case]:
-    """The rectifier family against the formula a user would write (NumPy has no kernels of its own)."""
+    """The rectifier family against the formula a user would write; gelu against SciPy's erfc
+    where SciPy is installed (it is no dependency of anyrelu)."""
     n = 10_000 if quick else 1_000_000
     x = _data(n)
-    for name, native_name, native, must in (
-        ("elu", "np.where(x > 0, x, np.expm1(x))", lambda: np.where(x > 0, x, np.expm1(x)), 1.0),
-        ("silu", "x / (1 + np.exp(-x))", lambda: x / (1 + np.exp(-x)), 1.3),
-        ("softplus", "np.logaddexp(x, 0)", lambda: np.logaddexp(x, 0), 1.3),
-    ):
-        ours = getattr(anyrelu, name)
-        call = functools.partial(ours, x)
-        yield Case("numpy", f"{name} n={_n(n)}", native_name, call, native, must, 1.0)
-        yield Case("numpy", f"{name} peak memory n={_n(n)}", "output bytes", call, lambda: None, 3.0, 2.0, "memory")
+    formulas = list(NUMPY_FORMULAS)
+    if importlib.util.find_spec("scipy") is not None:
+        from scipy.special import erfc  # type: ignore[import-untyped]
+
+        formulas.append(("gelu", "x * erfc(-x / sqrt(2)) / 2", lambda v: v * erfc(v * -0.7071067811865476) / 2, 2.0))
+    for name, native_name, native, must in formulas:
+        call = functools.partial(getattr(anyrelu, name), x)
+        yield Case("numpy", f"{name} n={_n(n)}", native_name, call, functools.partial(native, x), must, 1.0)
+        yield Case("numpy", f"{name} peak memory n={_n(n)}", "output bytes", call, lambda: None, 2.0, 1.0, "memory")
 
 
 def _numpy_size_cases(n: int, x: np.ndarray) -> Iterator[Case]:
@@ -136,48 +152,93 @@ def _torch_cases(quick: bool) -> Iterator[Case]:
     import torch.nn.functional as F
 
     torch.set_num_threads(1)
+    tiny = torch.from_numpy(_data(8))
+    yield Case("torch", "relu n=8", "torch.relu", lambda: relu(tiny), lambda: torch.relu(tiny), 2.5, 1.5)
+    yield Case("torch", "relu6 n=8", "F.relu6", lambda: relu6(tiny), lambda: F.relu6(tiny), 2.5, 1.5)
     n = 10_000 if quick else 1_000_000
     x = torch.from_numpy(_data(n))
     yield Case("torch", f"relu n={_n(n)}", "torch.relu", lambda: relu(x), lambda: torch.relu(x), 1.15, 1.0)
-    yield Case("torch", f"leaky relu 0.1 n={_n(n)}", "F.leaky_relu", lambda: relu(x, 0.1),
-               lambda: F.leaky_relu(x, 0.1), 1.15, 1.0)  # fmt: skip
-    yield Case("torch", f"relu6 n={_n(n)}", "F.relu6", lambda: relu6(x), lambda: F.relu6(x), 1.15, 1.0)
     xg = x.clone().requires_grad_(True)
     grad = torch.ones_like(x)
-
-    def ours() -> Any:
-        return torch.autograd.grad(relu(xg, 0.1), xg, grad)
-
-    def native() -> Any:
-        return torch.autograd.grad(F.leaky_relu(xg, 0.1), xg, grad)
-
-    yield Case("torch", f"leaky relu forward+backward n={_n(n)}", "F.leaky_relu", ours, native, 1.5, 1.0)
-    yield from _torch_family_cases(x, xg, grad)
-    if torch.cuda.is_available():
-        yield from _torch_cuda_cases(quick)
-
-
-TORCH_FAMILY = (  # anyrelu's name, torch.nn.functional's, the must for forward and for forward+backward
-    ("elu", "elu", 1.3, 1.5), ("selu", "selu", 1.3, 1.5), ("celu", "celu", 1.3, 1.5), ("gelu", "gelu", 2.0, 2.0),
-    ("silu", "silu", 1.3, 1.5), ("softplus", "softplus", 1.3, 1.5), ("mish", "mish", 1.3, 1.5),
-    ("hard_sigmoid", "hardsigmoid", 1.3, 1.5), ("hard_swish", "hardswish", 1.3, 1.5),
-)  # fmt: skip
-
-
-def _torch_family_cases(x: Any, xg: Any, grad: Any) -> Iterator[Case]:
-    import torch
-    import torch.nn.functional as F
 
     def both(f: Any) -> Any:
         return torch.autograd.grad(f(xg), xg, grad)
 
-    n = x.numel()
-    for name, native_name, must, must_both in TORCH_FAMILY:
-        ours, native = getattr(anyrelu, name), getattr(F, native_name)
-        yield Case("torch", f"{name} n={_n(n)}", f"F.{native_name}", functools.partial(ours, x),
+    for name, native_name, ours, native, must, must_both in _torch_rows():
+        yield Case("torch", f"{name} n={_n(n)}", native_name, functools.partial(ours, x),
                    functools.partial(native, x), must, 1.0)  # fmt: skip
-        yield Case("torch", f"{name} forward+backward n={_n(n)}", f"F.{native_name}", functools.partial(both, ours),
+        yield Case("torch", f"{name} forward+backward n={_n(n)}", native_name, functools.partial(both, ours),
                    functools.partial(both, native), must_both, 1.0)  # fmt: skip
+    yield from _torch_compiled_cases(quick)
+    if torch.cuda.is_available():
+        yield from _torch_cuda_cases(quick)
+
+
+def _torch_rows() -> list[tuple[str, str, Any, Any, float, float]]:
+    """(row, native name, anyrelu's call, torch's call, the most for forward and for forward+backward)."""
+    import torch.nn.functional as F
+
+    def same(name: str, native: str, must: float, must_both: float, **kwargs: Any) -> tuple[Any, ...]:
+        theirs = getattr(F, native)
+        return (name, f"F.{native}", functools.partial(getattr(anyrelu, name), **kwargs), theirs, must, must_both)
+
+    return [
+        ("leaky relu 0.1", "F.leaky_relu", functools.partial(relu, leak=0.1),
+         functools.partial(F.leaky_relu, negative_slope=0.1), 1.1, 1.3),
+        ("relu6", "F.relu6", relu6, F.relu6, 1.7, 2.0),
+        same("elu", "elu", 1.1, 1.3), same("selu", "selu", 1.1, 1.3), same("celu", "celu", 1.1, 1.3),
+        same("softplus", "softplus", 1.1, 1.3), same("hard_sigmoid", "hardsigmoid", 1.1, 1.3),
+        same("mish", "mish", 1.3, 2.0), same("silu", "silu", 1.5, 2.0), same("hard_swish", "hardswish", 2.0, 2.5),
+        ("gelu", "F.gelu", anyrelu.gelu, F.gelu, 4.0, 4.0),
+        ("gelu tanh", "F.gelu(approximate='tanh')", functools.partial(anyrelu.gelu, approximate=True),
+         functools.partial(F.gelu, approximate="tanh"), 2.0, 4.0),
+    ]  # fmt: skip
+
+
+def _torch_compiled_cases(quick: bool) -> Iterator[Case]:
+    """A torch.compile'd training step of a two-layer MLP (forward, backward, SGD update) with
+    anyrelu's activation against the same step with torch's: does inductor fuse anyrelu as it
+    fuses its own? --quick compiles with aot_eager (seconds, not minutes), measuring nothing."""
+    import torch
+    import torch.nn.functional as F
+
+    batch, width = (64, 64) if quick else (512, 512)
+    data = torch.from_numpy(_data(batch * width).reshape(batch, width))
+    target = torch.from_numpy(_data(batch * 10).reshape(batch, 10))
+    backend = "aot_eager" if quick else "inductor"
+    for name, ours, theirs in (("gelu", anyrelu.gelu, F.gelu), ("silu", anyrelu.silu, F.silu),
+                               ("elu", anyrelu.elu, F.elu)):  # fmt: skip
+        yield Case("torch", f"compiled MLP step, {name}", f"the step with F.{name}",
+                   _compiled_step(ours, data, target, backend), _compiled_step(theirs, data, target, backend),
+                   1.2, 1.0)  # fmt: skip
+
+
+def _compiled_step(activation: Any, data: Any, target: Any, backend: str) -> Thunk:
+    import torch
+
+    torch.manual_seed(0)
+    width = data.shape[1]
+    model = torch.nn.Sequential(torch.nn.Linear(width, width), _Lambda(activation), torch.nn.Linear(width, 10))
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+
+    def step() -> Any:
+        optimizer.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.mse_loss(model(data), target)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return torch.compile(step, backend=backend)
+
+
+def _Lambda(function: Any) -> Any:
+    import torch
+
+    class Activation(torch.nn.Module):
+        def forward(self, x: Any) -> Any:
+            return function(x)
+
+    return Activation()
 
 
 def _jax_cases(quick: bool) -> Iterator[Case]:
@@ -192,16 +253,38 @@ def _jax_cases(quick: bool) -> Iterator[Case]:
     n = 10_000 if quick else 1_000_000
     x = jnp.asarray(_data(n))
 
-    def ready(result: Any) -> Any:
-        return result.block_until_ready()
+    for name, native, must, must_both in _jax_rows():
+        ours = getattr(anyrelu, name.removesuffix(" tanh"))
+        if name == "gelu tanh":
+            ours = functools.partial(ours, approximate=True)
+        for label, wrap, limit in (("jit", jax.jit, must), ("value_and_grad", _value_and_grad, must_both)):
+            yield Case("jax", f"{label} {name} n={_n(n)}", f"{label}({native[0]})", functools.partial(wrap(ours), x),
+                       functools.partial(wrap(native[1]), x), limit, 1.0, sync=_jax_ready)  # fmt: skip
 
-    for name in ("elu", "selu", "celu", "gelu", "silu", "softplus", "mish", "hard_sigmoid", "hard_swish", "squareplus"):
-        native = getattr(jax.nn, name)
-        if name == "gelu":  # both exact: jax.nn.gelu defaults to the tanh form
-            native = functools.partial(native, approximate=False)
-        ours, theirs = jax.jit(getattr(anyrelu, name)), jax.jit(native)
-        yield Case("jax", f"jit {name} n={_n(n)}", f"jit(jax.nn.{name})", functools.partial(ours, x),
-                   functools.partial(theirs, x), 1.2, 1.0, sync=ready)  # fmt: skip
+
+def _value_and_grad(f: Any) -> Any:
+    import jax
+
+    return jax.jit(jax.value_and_grad(lambda v: f(v).sum()))
+
+
+def _jax_ready(result: Any) -> Any:
+    import jax
+
+    return jax.block_until_ready(result)
+
+
+def _jax_rows() -> list[tuple[str, tuple[str, Any], float, float]]:
+    """(row, (native name, native function), the most for jit and for value_and_grad)."""
+    import jax
+
+    rows = [(name, (f"jax.nn.{name}", getattr(jax.nn, name)), must, both) for name, must, both in (
+        ("elu", 1.0, 1.0), ("selu", 1.0, 1.0), ("celu", 1.0, 1.0), ("softplus", 1.0, 1.0),
+        ("hard_sigmoid", 1.1, 1.1), ("hard_swish", 1.1, 1.1), ("silu", 1.2, 1.4), ("mish", 1.2, 1.4),
+        ("squareplus", 2.0, 2.0))]  # fmt: skip
+    exact = functools.partial(jax.nn.gelu, approximate=False)
+    return [*rows, ("gelu", ("jax.nn.gelu(approximate=False)", exact), 1.3, 1.5),
+            ("gelu tanh", ("jax.nn.gelu", jax.nn.gelu), 1.3, 1.5)]  # fmt: skip
 
 
 def _jax_size_cases(

@@ -138,6 +138,11 @@ def _accuracy_parser(commands: Any) -> None:
     )
     accuracy.add_argument("--peers", action="store_true", help="also screen jax.nn and torch.nn.functional")
     accuracy.add_argument(
+        "--finite",
+        action="store_true",
+        help="finite x only: a peer's accuracy apart from its answers at ±inf and NaN",
+    )
+    accuracy.add_argument(
         "--only-this-path",
         action="store_true",
         help="only the CPU code path this process picks, not every one the CPU has",
