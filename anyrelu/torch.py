@@ -123,7 +123,7 @@ class SiLU(_Activation):
 
 
 class Softplus(_Activation):
-    """:func:`anyrelu.softplus` (no threshold switch: exact everywhere)."""
+    """:func:`anyrelu.softplus` (beta only: it switches to x where log1p(exp(-x)) is below half an ulp)."""
 
     function = staticmethod(anyrelu.softplus)
 

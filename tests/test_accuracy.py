@@ -33,10 +33,14 @@ except ImportError:
     torch_paths = []
 
 
-def _run_screen(label: str, environment: dict[str, str], backends: list[str], count: int) -> None:
+def _run_screen(
+    label: str, environment: dict[str, str], backends: list[str], count: int, dtypes: list[str] | None = None
+) -> None:
     command = [sys.executable, "-m", "anyrelu", "accuracy", "--this-path-only", label, "--points", str(count)]
     for backend in backends:
         command += ["--backend", backend]
+    for dtype in dtypes or []:
+        command += ["--dtype", dtype]
     done = subprocess.run(command, env={**os.environ, **environment}, capture_output=True, text=True, check=False)
     assert done.stdout.startswith("["), done.stderr[-3000:]
     import json
@@ -74,7 +78,9 @@ def test_the_screen_passes_on_every_torch_cpu_capability(label, environment):
 
 @pytest.mark.skipif(not _installed("jax"), reason="jax is not installed")
 def test_the_screen_passes_on_jax():
-    _run_screen("jax", {}, ["jax"], 3000)
+    # float32 and float64: each case is a compiled program per dtype (most of this test's time);
+    # the half types compute in float32 and round once, and run in the full screen below
+    _run_screen("jax", {}, ["jax"], 3000, dtypes=["float32", "float64"])
 
 
 @pytest.mark.screen

@@ -504,7 +504,7 @@ class TestThreshold:
 
     @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
     @pytest.mark.parametrize("leak", LEAKS)
-    @pytest.mark.parametrize("threshold", [-1.5, 0.3, 2.0])
+    @pytest.mark.parametrize("threshold", [-1.5, 2.0])  # below and above 0 (0 is every other test's)
     @pytest.mark.parametrize("max_value", CAPS)
     def test_special_values_follow_the_contract_bit_for_bit(self, backend, dtype, leak, threshold, max_value):
         values = _special_values_for(backend, dtype)

@@ -123,7 +123,7 @@ def test_every_command_line_shown_parses(page, argv, tmp_path):
         assert exit_.value.code == 0
         return
     args = _parser().parse_args(argv)
-    if args.command == "plot" or args.command is None:
+    if args.command == "plot":  # the demo (no command) runs in tests/test_cli.py
         run = subprocess.run([sys.executable, "-W", "error", "-m", "anyrelu", *argv], capture_output=True, text=True,
                              timeout=300)  # fmt: skip
         assert run.returncode == 0, run.stderr

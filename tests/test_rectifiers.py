@@ -178,8 +178,16 @@ def _autodiff_points(dtype: str) -> np.ndarray:
 _JAX_DTYPES = [pytest.param(d, marks=pytest.mark.screen) if d in ("float16", "bfloat16") else d for d in FLOAT_DTYPES]
 
 
+# The same for the other parameters: custom_jvp's rule does not depend on them, only the bodies do
+# (which the accuracy tests hold to the bound); they run with the long sweeps too.
+_JAX_CASES = [
+    case if not case[1] or case == ("gelu", {"approximate": True}) else pytest.param(*case, marks=pytest.mark.screen)
+    for case in CASES
+]
+
+
 @pytest.mark.parametrize("dtype", _JAX_DTYPES)
-@pytest.mark.parametrize(("name", "kwargs"), CASES, ids=CASE_IDS)
+@pytest.mark.parametrize(("name", "kwargs"), _JAX_CASES, ids=CASE_IDS)
 class TestJaxAutodiff:
     """jax.grad, vmap, jvp and jacrev of f return f_dash, bit for bit; the hessian is f_dash's grad."""
 
@@ -191,10 +199,9 @@ class TestJaxAutodiff:
         x = jnp.asarray(_autodiff_points(dtype).astype(np.float64)).astype(dtype)
         f = functools.partial(getattr(anyrelu, name), **kwargs)
         expected = getattr(anyrelu, f"{name}_dash")(x, **kwargs)
-        assert_same_bits(jax.vmap(jax.grad(f))(x), expected, jnp)
+        # (jacrev, jacfwd and the eager transforms of the ReLU family: tests/test_autodiff.py)
         assert_same_bits(jax.jit(jax.vmap(jax.grad(f)))(x), expected, jnp)
         assert_same_bits(jax.jvp(f, (x,), (jnp.ones_like(x),))[1], expected, jnp)
-        assert_same_bits(jnp.diagonal(jax.jacrev(f)(x)), expected, jnp)
 
     def test_jax_second_derivative_is_the_derivative_of_f_dash(self, name, kwargs, dtype):
         jax = pytest.importorskip("jax", reason="jax is not installed")

@@ -321,13 +321,16 @@ REFERENCE_KERNELS = {
 # to float32 is the only one that counts (0.5 ulp). float64 takes the reference.
 
 
-def _widened(name: str, block: Callable[..., Array]) -> Callable[..., Array]:
+def _widened(name: str, block: Callable[..., Array], plus_zero: bool = False) -> Callable[..., Array]:
     """block (on a 1-d float64 array, returning float64) for float16/float32 x; the reference
-    elsewhere."""
+    elsewhere. plus_zero: + 0.0 after the rounding, for a derivative whose negative tail rounds to
+    -0.0 where the contract's f'(-inf) is +0.0."""
 
     def widened_block(x: Array, *args: Any) -> Array:
-        y = block(x.astype(np.float64).reshape(-1), *args[:-1])
-        return y.astype(x.dtype.newbyteorder("=")).reshape(x.shape)
+        y = block(x.astype(np.float64).reshape(-1), *args[:-1]).astype(x.dtype.newbyteorder("="))
+        if plus_zero:
+            y += 0.0
+        return y.reshape(x.shape)
 
     kernel, body = plain(quiet(blocked(widened_block))), REFERENCE_KERNELS[name]
 
@@ -348,7 +351,8 @@ def _silu(w: Array) -> Array:
 
 def _silu_dash(w: Array) -> Array:
     """(1 + e (1 + w)) / (1 + e)^2 with e = exp(-w), w clipped to [-200, 200] (the derivative is 0
-    and 1 beyond, and e^2 stays finite): sigmoid(w) (1 + w (1 - sigmoid(w))) over one denominator."""
+    and 1 beyond in float32, and e^2 stays finite): sigmoid(w) (1 + w (1 - sigmoid(w))) over one
+    denominator."""
     np.clip(w, -200.0, 200.0, out=w)
     e = np.exp(np.negative(w))
     top = np.add(w, 1.0)
@@ -398,7 +402,7 @@ KERNELS = {
     "celu": CELU[0],
     "celu_dash": CELU[1],
     "silu": _widened("silu", _silu),
-    "silu_dash": _widened("silu_dash", _silu_dash),
+    "silu_dash": _widened("silu_dash", _silu_dash, plus_zero=True),
     "squareplus": _widened("squareplus", _squareplus),
     "hard_swish": _widened("hard_swish", _hard_swish),
 }

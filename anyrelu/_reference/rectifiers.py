@@ -52,8 +52,10 @@ def _floored(x: Array, floor: float, xp: ModuleType) -> Array:
 
 
 def _clipped(x: Array, size: float, xp: ModuleType) -> Array:
-    """x in [-size, size] (NaN kept): an argument that must not overflow when cubed or squared."""
-    return xp.clip(x, min=-size, max=size)
+    """x in [-size, size] (NaN kept): an argument that must not overflow when cubed or squared.
+    The bounds are arrays of x's dtype: a Python float would be a float64 constant in a JAX
+    program with 64-bit types enabled."""
+    return xp.clip(x, min=constant(-size, x, xp), max=constant(size, x, xp))
 
 
 def _minus_abs(z: Array, xp: ModuleType) -> Array:
