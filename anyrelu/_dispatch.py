@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+
 from . import _checks
 from ._checks import Array, DtypeInfo
 from ._reference import REFERENCE
@@ -71,11 +73,14 @@ def lookup(func: str, x: Array, xp: Any) -> tuple[Backend, DtypeInfo]:
     return found, found.dtypes.get(x.dtype) or found.add_dtype(func, x.dtype)
 
 
-def traced_by_torch() -> bool:
+def traced_by_torch(x: Any) -> bool:
     """Whether torch.compile or torch.export is tracing this call. Then the public function hands
     x to ``_kernels.torch.in_graph``, which Dynamo puts in its graph as one call that AOTAutograd
     traces into torch operations (the kernel and its explicit derivative), so that validation,
     with its caches, never runs under Dynamo and inductor fuses the operations with their
-    neighbours. Costs one dictionary look-up where torch is not imported."""
+    neighbours. Costs a type check for a NumPy array, one dictionary look-up where torch is not
+    imported."""
+    if type(x) is np.ndarray:
+        return False
     torch = sys.modules.get("torch")
     return torch is not None and torch.compiler.is_compiling()
