@@ -192,16 +192,29 @@ def xp(backend: Arrays) -> ModuleType:
     return backend.xp
 
 
-# The whole-range accuracy sweep of tests/test_rectifiers.py against mpmath runs on the GPU
-# backends, which the per-path screen of tests/test_accuracy.py does not reach. On the CPU the
-# screen covers the same kernels with far more points (NumPy and array-api-strict on every SIMD
-# path, Dask, torch on every ATen capability, JAX; read-only arrays, array-api-strict's strictest
-# flags and a jit around the call run the same kernels): there it runs with the long sweeps
-# (pytest -m screen, CI's second step).
+# The long sweeps (pytest -m screen, CI's second step) also take these cross products, which the
+# README's command leaves out:
+# - the whole-range accuracy sweep of tests/test_rectifiers.py against mpmath on the CPU backends:
+#   the per-path screen of tests/test_accuracy.py covers the same kernels there with far more
+#   points (NumPy and array-api-strict on every SIMD path, Dask, torch on every ATen capability,
+#   JAX; read-only arrays, array-api-strict's strictest flags and a jit around the call run the
+#   same kernels). The GPU backends, which the screen does not reach, keep it in every run.
+# - JAX's float16 and bfloat16 rows of the ReLU family's threshold and autodiff tests: each is a
+#   compiled program of its own (a second or so), and computes what the float32 row computes,
+#   through one cast; NumPy and torch keep their half-type rows in every run.
+_JAX_HALF_TYPE_TESTS = ("TestThreshold", "TestJax")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
+        param = getattr(item, "callspec", None)
+        if param is None:
+            continue
+        backend = param.params.get("backend")
         if getattr(item, "originalname", None) == "test_accuracy_over_the_whole_range":
-            param = getattr(item, "callspec", None)
-            backend = param.params.get("backend") if param else None
             if isinstance(backend, Backend) and not backend.on_gpu:
+                item.add_marker(pytest.mark.screen)
+        elif item.cls is not None and item.cls.__name__ in _JAX_HALF_TYPE_TESTS:
+            jax = backend in (Backend.JAX, Backend.JAX_JIT) or item.cls.__name__ == "TestJax"
+            if jax and param.params.get("dtype") in ("float16", "bfloat16"):
                 item.add_marker(pytest.mark.screen)
