@@ -11,12 +11,12 @@ XLA on the CPU treats float32, float64 and bfloat16 subnormals as zero (denormal
 flush-to-zero); ``flushes`` tells validation, which then takes a subnormal number leak for the
 zero slope.
 
-float32 programs: ELU, SELU and CELU and their derivatives, and hard swish, compute float32 (and
-float16 and bfloat16, rounded once at the end) in float32, with no float64 operation in the program (XLA's
-float64 runs at a fraction of float32's speed on CPUs, 1/32-1/64 on GPUs, and not at all on TPUs):
-see ``_expm1_lower``. The others of ``_reference.rectifiers.IN_FLOAT64`` still compute float32 in
-float64, traced with 64-bit types enabled (``jax.enable_x64``) also where the user has not enabled
-them: their float32 results are float32 either way.
+float32 programs: ELU, SELU and CELU and their derivatives, hard swish and softplus's derivative
+compute float32 (and float16 and bfloat16, rounded once at the end) in float32, with no float64
+operation in the program (XLA's float64 runs at a fraction of float32's speed on CPUs, 1/32-1/64
+on GPUs, and not at all on TPUs): see ``_expm1_lower``. The others of
+``_reference.rectifiers.IN_FLOAT64`` still compute float32 in float64, traced with 64-bit types
+enabled (``jax.enable_x64``) also where the user has not enabled them: their float32 results are float32 either way.
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def _expm1_lower(x: Array) -> tuple[Array, Array]:
     return jnp.where(far, t_hi, s), jnp.where(far, t_lo, rest)
 
 
-def _times(value: float, hi: Array, lo: Array) -> Array:
+def _times(value: float, hi: Array, lo: Array | float) -> Array:
     """value * (hi + lo) as v hi + (v lo + v_lo hi), value carried as float32 v + v_lo (v_lo = 0
     for a value rounded to float32 already): two roundings, one ulp with hi + lo's 0.35."""
     if value == 1:
@@ -172,9 +172,7 @@ def _scaled_expm1(value: float, x: Array) -> Array:
     """value * expm1(x) for x < 0, x elsewhere (NaN included)."""
     hi, lo = _expm1_lower(jnp.minimum(x, 0))
     tiny = jnp.abs(x) < jnp.float32(_TINY)
-    v = np.float32(value)
-    small = v * x + np.float32(value - float(v)) * x
-    return jnp.where(x < 0, jnp.where(tiny, small, _times(value, hi, lo)), x)
+    return jnp.where(x < 0, jnp.where(tiny, _times(value, x, 0.0), _times(value, hi, lo)), x)
 
 
 def _celu32(x: Array, alpha: float) -> Array:

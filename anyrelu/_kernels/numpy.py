@@ -225,12 +225,10 @@ def _elu_family(
     name: str, constants: Callable[..., tuple[float, float, float]]
 ) -> tuple[Callable[..., Array], Callable[..., Array]]:
     """Kernels for elu, selu or celu from ``constants(*parameters)``: (the lower piece's factor,
-    the upper piece's slope, the divisor of x inside expm1)."""
-    value_body, dash_body = REFERENCE_KERNELS[name], REFERENCE_KERNELS[f"{name}_dash"]
+    the upper piece's slope, the divisor of x inside expm1), on a float64 block (see _widened)."""
 
-    def value_block(x: Array, *args: Any) -> Array:
-        factor, slope, divisor = constants(*args[:-1])
-        w = x.astype(np.float64).reshape(-1)  # 1-d: ufuncs return arrays, which out= needs
+    def value_block(w: Array, *parameters: Any) -> Array:
+        factor, slope, divisor = constants(*parameters)
         lower = np.minimum(w, 0.0)
         if divisor != 1:
             lower /= divisor
@@ -240,11 +238,10 @@ def _elu_family(
         if slope != 1:
             upper *= slope
         y += upper
-        return y.astype(x.dtype.newbyteorder("=")).reshape(x.shape)
+        return y
 
-    def dash_block(x: Array, *args: Any) -> Array:
-        factor, slope, divisor = constants(*args[:-1])
-        w = x.astype(np.float64).reshape(-1)
+    def dash_block(w: Array, *parameters: Any) -> Array:
+        factor, slope, divisor = constants(*parameters)
         on_lower = np.less_equal(w, 0.0).astype(np.float64)
         a = np.fmin(w, 0.0, out=w)
         if divisor != 1:
@@ -258,17 +255,9 @@ def _elu_family(
         if slope != 1:
             upper *= slope
         a += upper
-        return a.astype(x.dtype.newbyteorder("=")).reshape(x.shape)
+        return a
 
-    value_kernel, dash_kernel = plain(quiet(blocked(value_block))), plain(quiet(blocked(dash_block)))
-
-    def value(x: Array, *args: Any) -> Array:
-        return (value_kernel if _widens(x) else value_body)(x, *args)
-
-    def dash(x: Array, *args: Any) -> Array:
-        return (dash_kernel if _widens(x) else dash_body)(x, *args)
-
-    return value, dash
+    return _widened(name, value_block), _widened(f"{name}_dash", dash_block)
 
 
 def _widens(x: Array) -> bool:

@@ -259,8 +259,7 @@ def softplus(x: Array, beta: float, xp: ModuleType) -> Array:
 
 def softplus_dash(x: Array, beta: float, xp: ModuleType) -> Array:
     """sigmoid(beta x)."""
-    s = _sigmoid(_scaled(x, beta, xp), xp)
-    return s
+    return _sigmoid(_scaled(x, beta, xp), xp)
 
 
 def _scaled(x: Array, beta: float, xp: ModuleType) -> Array:

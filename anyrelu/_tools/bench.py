@@ -197,19 +197,20 @@ def _torch_rows() -> list[tuple[str, str, Any, Any, float, float]]:
 
 def _torch_compiled_cases(quick: bool) -> Iterator[Case]:
     """A torch.compile'd training step of a two-layer MLP (forward, backward, SGD update) with
-    anyrelu's activation against the same step with torch's: does inductor fuse anyrelu as it
-    fuses its own? --quick compiles with aot_eager (seconds, not minutes), measuring nothing."""
+    anyrelu's activation module against the same step with torch's: does inductor fuse anyrelu
+    as it fuses its own? --quick compiles with aot_eager (seconds, not minutes), measuring nothing."""
     import torch
-    import torch.nn.functional as F
+
+    import anyrelu.torch as modules
 
     batch, width = (64, 64) if quick else (512, 512)
     data = torch.from_numpy(_data(batch * width).reshape(batch, width))
     target = torch.from_numpy(_data(batch * 10).reshape(batch, 10))
     backend = "aot_eager" if quick else "inductor"
-    for name, ours, theirs in (("gelu", anyrelu.gelu, F.gelu), ("silu", anyrelu.silu, F.silu),
-                               ("elu", anyrelu.elu, F.elu)):  # fmt: skip
+    for name, ours, theirs in (("gelu", modules.GELU, torch.nn.GELU), ("silu", modules.SiLU, torch.nn.SiLU),
+                               ("elu", modules.ELU, torch.nn.ELU)):  # fmt: skip
         yield Case("torch", f"compiled MLP step, {name}", f"the step with F.{name}",
-                   _compiled_step(ours, data, target, backend), _compiled_step(theirs, data, target, backend),
+                   _compiled_step(ours(), data, target, backend), _compiled_step(theirs(), data, target, backend),
                    1.2, 1.0)  # fmt: skip
 
 
@@ -218,7 +219,7 @@ def _compiled_step(activation: Any, data: Any, target: Any, backend: str) -> Thu
 
     torch.manual_seed(0)
     width = data.shape[1]
-    model = torch.nn.Sequential(torch.nn.Linear(width, width), _Lambda(activation), torch.nn.Linear(width, 10))
+    model = torch.nn.Sequential(torch.nn.Linear(width, width), activation, torch.nn.Linear(width, 10))
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
 
     def step() -> Any:
@@ -229,16 +230,6 @@ def _compiled_step(activation: Any, data: Any, target: Any, backend: str) -> Thu
         return loss
 
     return torch.compile(step, backend=backend)
-
-
-def _Lambda(function: Any) -> Any:
-    import torch
-
-    class Activation(torch.nn.Module):
-        def forward(self, x: Any) -> Any:
-            return function(x)
-
-    return Activation()
 
 
 def _jax_cases(quick: bool) -> Iterator[Case]:
