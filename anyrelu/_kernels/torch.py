@@ -18,9 +18,12 @@ sides: ``threshold_backward`` tests ``x <= 0`` (NaN included); ``leaky_relu_back
 identity side (``nan_to_num``, one pass). tests/test_autodiff.py checks all of them, bit for bit.
 
 The rest of the family: torch's own kernels where the accuracy tests hold them to the bound
-(``elu`` for ELU, SELU and CELU with ``elu_backward``; ``hardsigmoid`` with
-``hardtanh_backward``; ``silu`` and ``mish`` values; GELU and softplus in torch's operations),
-the reference bodies (float32 in float64) otherwise; derivatives through ``Explicit`` alike.
+(``elu`` for ELU, SELU and CELU(alpha=1) with ``elu_backward``; ``hardsigmoid`` with
+``hardtanh_backward``; ``softplus`` with its switch moved to where it is exact, with
+``softplus_backward``; the ``silu`` value; hard swish's value as ``threshold * hardsigmoid``;
+GELU in torch's operations, in float64), the reference bodies (float32 in float64) otherwise;
+derivatives through ``Explicit`` alike. Under torch.compile and torch.export a call is one
+``in_graph`` node (below).
 """
 
 from __future__ import annotations
