@@ -75,7 +75,7 @@ def lookup(func: str, x: Array, xp: Any) -> tuple[Backend, DtypeInfo]:
 
 def traced_by_torch(x: Any) -> bool:
     """Whether torch.compile or torch.export is tracing this call. Then the public function hands
-    x to ``_kernels.torch.in_graph``, which Dynamo puts in its graph as one call that AOTAutograd
+    x to ``_kernels.torch_graph.in_graph``, which Dynamo puts in its graph as one call that AOTAutograd
     traces into torch operations (the kernel and its explicit derivative), so that validation,
     with its caches, never runs under Dynamo and inductor fuses the operations with their
     neighbours. Costs a type check for a NumPy array, one dictionary look-up where torch is not

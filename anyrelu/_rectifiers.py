@@ -943,7 +943,7 @@ _POSITIVE = {"beta", "b"}  # and celu's alpha; elu's alpha may be negative, neve
 def _apply(func: str, x: Array, xp: Any, **parameters: Any) -> Array:
     """Validate x and the parameters of ``func``, then run x's kernel for it."""
     if traced_by_torch(x):  # torch.compile / torch.export: one call in the graph, run() below inside it
-        from ._kernels.torch import in_graph
+        from ._kernels.torch_graph import in_graph
 
         return in_graph("rectifiers", func, x, tuple(parameters.items()))
     return run(func, x, xp, **parameters)

@@ -343,7 +343,7 @@ def relu6_dash(x: Array, /, *, xp: ModuleType | None = None) -> Array:
 def _apply(func: str, x: Array, leak: Any, max_value: Any, threshold: Any, xp: Any) -> Array:
     """Validate the arguments of ``func`` (see _checks.py) and run x's kernel for relu or relu_dash."""
     if traced_by_torch(x):  # torch.compile / torch.export: one call in the graph, run() below inside it
-        from ._kernels.torch import in_graph
+        from ._kernels.torch_graph import in_graph
 
         return in_graph("relu", func, x, (leak, max_value, threshold))
     return run(func, x, leak, max_value, threshold, xp)

@@ -160,16 +160,21 @@ def test_plot_writes_the_two_panel_figure(tmp_path):
 @pytest.mark.parametrize("name", ["gelu", "hard_swish", "relu6", "leaky_relu", "squareplus"])
 def test_plot_draws_any_function_with_its_derivative(tmp_path, name):
     pytest.importorskip("matplotlib", reason="plot needs matplotlib")
-    path = tmp_path / f"{name}.png"
-    result = _run("plot", name, "-o", str(path))
-    assert result.returncode == 0, result.stderr
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    import matplotlib.pyplot as plt
+
+    from anyrelu._tools.cli import main
     from anyrelu._tools.plot import KINKS, figure
+
+    path = tmp_path / f"{name}.png"
+    # in this process: test_plot_writes_the_two_panel_figure runs the command as a user does
+    assert main(["plot", name, "-o", str(path)]) == 0
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     fig = figure(name)
     assert [axes.get_title() for axes in fig.axes] == [name, f"{name}_dash, its derivative"]
     dots = [line for line in fig.axes[1].get_lines() if line.get_marker() == "o"]
     assert len(dots) >= len(KINKS.get(name, (0.0,) if name == "leaky_relu" else ()))
+    plt.close(fig)
 
 
 def test_plot_wide_leak_fits_the_axes_and_bad_input_is_one_line(tmp_path):

@@ -98,3 +98,23 @@ def _same_with_nan(a: torch.Tensor, b: torch.Tensor) -> bool:
     return bool(a.dtype == b.dtype and torch.equal(torch.signbit(a), torch.signbit(b))) and torch.allclose(
         a, b, rtol=0, atol=0, equal_nan=True
     )
+
+
+def test_eager_calls_do_not_load_dynamo():
+    """Importing Dynamo takes two seconds: only a compiled call loads the module with the graph's
+    call (_kernels/torch_graph.py), while Dynamo traces; the tests above compile through it."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+import torch
+import anyrelu
+x = torch.linspace(-3, 3, 7, requires_grad=True)
+anyrelu.gelu(x).sum().backward()
+anyrelu.relu(x.detach(), 0.1)
+print(sorted(m for m in ("torch._dynamo", "anyrelu._kernels.torch_graph") if m in sys.modules))
+"""
+    run = subprocess.run([sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout == "[]\n"

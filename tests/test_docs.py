@@ -59,6 +59,8 @@ def test_every_python_block_runs_and_prints_what_the_page_shows(page, tmp_path, 
         if (missing := _missing_library(code)) is not None:
             assert missing == "cupy", f"{page.name}: only the GPU's block may be left out, not {missing}'s"
             continue  # the CuPy block needs a CUDA device: tests/test_devices.py runs CuPy where there is one
+        if "import keras" in code:
+            continue  # the Keras script: test_the_keras_example_trains_on_the_jax_and_the_torch_backend runs it
         if '__name__ == "__main__"' in code:
             script = tmp_path / "example.py"
             script.write_text(code)

@@ -23,7 +23,7 @@ The rest of the family: torch's own kernels where the accuracy tests hold them t
 ``softplus_backward``; the ``silu`` value; hard swish's value as ``threshold * hardsigmoid``;
 GELU in torch's operations, in float64), the reference bodies (float32 in float64) otherwise;
 derivatives through ``Explicit`` alike. Under torch.compile and torch.export a call is one
-``in_graph`` node (below).
+node of the graph: ``torch_graph.in_graph``.
 """
 
 from __future__ import annotations
@@ -118,24 +118,6 @@ def with_derivative(name: str, value: Callable[..., Array]) -> Callable[..., Arr
 def _times_dash(name: str) -> Callable[..., Array]:
     dash = REFERENCE[f"{name}_dash"]
     return lambda x, t, *params: t * dash(x, *params)
-
-
-# ---------------------------------------------------------------- under torch.compile and torch.export
-
-
-@torch.compiler.allow_in_graph  # type: ignore[untyped-decorator]
-def in_graph(module: str, func: str, x: torch.Tensor, parameters: tuple[Any, ...]) -> Array:
-    """``func(x, ...)`` as one call in a Dynamo graph (see ``_dispatch.traced_by_torch``).
-    AOTAutograd runs it on its traced tensors: validation happens then, once per compilation, and
-    the graph gets the kernel's torch operations and, through Explicit, the explicit derivative.
-    ``module`` says whose run(): "relu" (leak, max_value, threshold) or "rectifiers" ((name,
-    value) pairs)."""
-    from .. import _rectifiers, _relu
-
-    if module == "relu":
-        leak, max_value, threshold = parameters
-        return _relu.run(func, x, leak, max_value, threshold, None)
-    return _rectifiers.run(func, x, None, **dict(parameters))
 
 
 # ---------------------------------------------------------------- the ReLU family

@@ -128,5 +128,8 @@ def main(output: str, name: str = "relu", leak: float | None = None) -> int:
         print(f"anyrelu plot: {error} (see anyrelu plot --help)", file=sys.stderr)
         return 2
     fig.savefig(output, dpi=120)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)  # pyplot keeps every figure it made until it is closed
     print(f"wrote {output}")
     return 0
