@@ -25,6 +25,8 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+
 from . import _checks
 from ._checks import Array
 from ._dispatch import lookup, traced_by_torch
@@ -342,11 +344,15 @@ def relu6_dash(x: Array, /, *, xp: ModuleType | None = None) -> Array:
 
 def _apply(func: str, x: Array, leak: Any, max_value: Any, threshold: Any, xp: Any) -> Array:
     """Validate the arguments of ``func`` (see _checks.py) and run x's kernel for relu or relu_dash."""
-    if traced_by_torch(x):  # torch.compile / torch.export: one call in the graph, run() below inside it
+    # torch.compile / torch.export: one call in the graph, run() below inside it
+    if x.__class__ is not np.ndarray and traced_by_torch(x):
         from ._kernels.torch_graph import in_graph
 
         return in_graph("relu", func, x, (leak, max_value, threshold))
     return run(func, x, leak, max_value, threshold, xp)
+
+
+_KERNEL = {"relu": "relu", "leaky_relu": "relu", "relu6": "relu"}  # else relu_dash's
 
 
 def run(func: str, x: Array, leak: Any, max_value: Any, threshold: Any, xp: Any) -> Array:
@@ -357,5 +363,4 @@ def run(func: str, x: Array, leak: Any, max_value: Any, threshold: Any, xp: Any)
         max_value = _checks.max_value(func, max_value, info)
     if threshold.__class__ is not float or threshold != 0.0:  # the default, kept short
         threshold = _checks.threshold(func, threshold, info, max_value)
-    kernel = found.kernels["relu_dash" if func.endswith("_dash") else "relu"]
-    return kernel(x, leak, max_value, threshold, found.xp)
+    return found.kernels[_KERNEL.get(func, "relu_dash")](x, leak, max_value, threshold, found.xp)

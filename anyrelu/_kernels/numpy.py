@@ -59,6 +59,12 @@ _quiet_relu, _quiet_relu_dash = quiet(reference.relu), quiet(reference.relu_dash
 
 
 def relu(x: Array, leak: Any, max_value: Any, threshold: Any, xp: ModuleType) -> Array:
+    if leak.__class__ is float and leak == 0 and max_value is None and threshold == 0 and x.__class__ is np.ndarray:
+        # the lesson's relu on a small array, kept short: the checks below pass for a dtype with
+        # facts (a real NumPy dtype whose zero and x have an order in maximum)
+        facts = _FACTS.get(x.dtype)
+        if facts is not None and facts.zero_first is not _NO_ORDER and x.ndim > 0 and x.size < _BLOCK:
+            return np.maximum(facts.zero, x) if facts.zero_first else np.maximum(x, facts.zero)
     if type(x) is not np.ndarray:  # see plain()
         x = np.asarray(x)
     # Numbers reach the ufuncs as 0-d arrays of x's dtype (_constant) or blocks of it (_block):

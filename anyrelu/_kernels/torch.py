@@ -19,11 +19,12 @@ identity side (``nan_to_num``, one pass). tests/test_autodiff.py checks all of t
 
 The rest of the family: torch's own kernels where the accuracy tests hold them to the bound
 (``elu`` for ELU, SELU and CELU(alpha=1) with ``elu_backward``; ``hardsigmoid`` with
-``hardtanh_backward``; ``softplus`` with its switch moved to where it is exact, with
-``softplus_backward``; the ``silu`` value; hard swish's value as ``threshold * hardsigmoid``;
-GELU in torch's operations, in float64), the reference bodies (float32 in float64) otherwise;
-derivatives through ``Explicit`` alike. Under torch.compile and torch.export a call is one
-node of the graph: ``torch_graph.in_graph``.
+``hardsigmoid_backward``, ``hardtanh_backward`` in float64 and under double backward;
+``softplus`` with its switch moved to where it is exact, with ``softplus_backward``; the ``silu``
+value; hard swish's value as ``threshold * hardsigmoid``; GELU in torch's operations, in
+float64), the reference bodies (float32 in float64) otherwise; derivatives through ``Explicit``
+alike. Under torch.compile and torch.export a call is one node of the graph:
+``torch_graph.in_graph``.
 """
 
 from __future__ import annotations
@@ -92,10 +93,16 @@ class Explicit(torch.autograd.Function):
 
 def tracked(x: torch.Tensor, leak: Any = None) -> bool:
     """Whether autograd can see this call: then it must go through Explicit."""
-    if torch.is_grad_enabled() and (x.requires_grad or (isinstance(leak, torch.Tensor) and leak.requires_grad)):
+    if (x.requires_grad or (leak is not None and isinstance(leak, torch.Tensor) and leak.requires_grad)) and (
+        _grad_enabled()
+    ):
         return True
-    # torch.func wraps its inputs; forward mode records while a dual level is open.
-    return torch._C._functorch.is_functorch_wrapped_tensor(x) or forward_ad._current_level >= 0
+    # forward mode records while a dual level is open; torch.func wraps its inputs.
+    return forward_ad._current_level >= 0 or _wrapped(x)
+
+
+_grad_enabled = torch.is_grad_enabled
+_wrapped = torch._C._functorch.is_functorch_wrapped_tensor
 
 
 def with_derivative(name: str, value: Callable[..., Array]) -> Callable[..., Array]:
@@ -125,6 +132,8 @@ def _times_dash(name: str) -> Callable[..., Array]:
 
 def relu(x: torch.Tensor, leak: Any, max_value: Any, threshold: Any, xp: ModuleType) -> Array:
     native = _native(x, leak, max_value, threshold)
+    if native is not None and not tracked(x):  # the common call, kept short (a number leak)
+        return native(x)
     array_leak = isinstance(leak, torch.Tensor)
     if not (x.is_floating_point() and tracked(x, leak)):
         return native(x) if native else reference.relu(x, leak, max_value, threshold, xp)
@@ -180,19 +189,26 @@ class PReluChain(torch.autograd.Function):
 def _native(x: torch.Tensor, leak: Any, max_value: Any, threshold: Any) -> Callable[[Array], Array] | None:
     """torch's own kernel for this call, where it gives the reference's bits; else None. On a CUDA
     device with CuPy installed, anyrelu's one-pass CuPy kernel instead (see ``_on_cupy``)."""
-    if type(leak) not in (float, int) or x.dtype not in _NATIVE_DTYPES or threshold != 0:
+    if type(leak) not in (float, int) or threshold != 0 or x.dtype not in _NATIVE_DTYPES:
         return None
-    if _on_cupy(x):
+    if x.is_cuda and _on_cupy(x):
         return lambda v: _via_cupy(lambda xp, c: cupy_kernels.relu(c, leak, max_value, 0, xp), v)
     if leak == 0:  # x <= 0 -> +0.0, NaN is not <= 0 and stays (clamp and relu give -0.0 at -0.0)
         if max_value is None:
-            return lambda v: torch.threshold(v, 0.0, 0.0)
-        cap = float(max_value)
-        return lambda v: torch.threshold(v, 0.0, 0.0).clamp_max_(cap)  # NaN stays
+            return _zero_below
+        return functools.partial(_zero_below_capped, cap=float(max_value))
     if max_value is None:
         slope = float(leak)
         return lambda v: torch._C._nn.leaky_relu(v, slope)
     return None  # leak * x may pass the cap on the leak side: the reference
+
+
+def _zero_below(x: torch.Tensor) -> Array:
+    return torch.threshold(x, 0.0, 0.0)
+
+
+def _zero_below_capped(x: torch.Tensor, cap: float) -> Array:
+    return torch.threshold(x, 0.0, 0.0).clamp_max_(cap)  # NaN stays
 
 
 def _native_chain(leak: float, max_value: float | None) -> Callable[[Array, Array, Any], Array]:
@@ -345,9 +361,14 @@ SELU = _elu_family("selu", lambda x: None if x.dtype == torch.float64 else (SELU
 
 
 def _hard_sigmoid_chain(x: torch.Tensor, t: torch.Tensor) -> Array:
-    """t/6 strictly between -3 and 3 and at NaN (moved to 0: hardtanh_backward's vectorized
-    loop sends it to the flat side), 0 elsewhere."""
-    return torch.ops.aten.hardtanh_backward(t * (1 / 6), _nan_to(x, 0.0), -3.0, 3.0)
+    """t/6 strictly between -3 and 3 and at NaN (moved to 0: torch's backward kernels send it to
+    the flat side), 0 elsewhere: hardsigmoid_backward, one pass, which multiplies by 1/6 rounded
+    to x's dtype, in a plain backward. In float64 it rounds 1/6 to float32 first, and autograd
+    cannot differentiate it (double backward, torch.func): there t * (1/6), then
+    hardtanh_backward."""
+    if x.dtype == torch.float64 or _grad_enabled() or _wrapped(t) or _wrapped(x):
+        return torch.ops.aten.hardtanh_backward(t * (1 / 6), _nan_to(x, 0.0), -3.0, 3.0)
+    return torch.ops.aten.hardsigmoid_backward(t, _nan_to(x, 0.0))
 
 
 # min(max(x + 3, 0), 6) / 6 is the reference's bits: x + 3 is exact near -3, and where it rounds
