@@ -252,6 +252,26 @@ def test_torch_second_derivatives_match_mpmath(name, kwargs, xs):
     np.testing.assert_allclose(hessian.numpy(), expected, rtol=1e-9, atol=1e-300)
 
 
+@pytest.mark.parametrize("name", ["silu", "mish"])
+def test_torch_float32_second_derivatives_match_mpmath_and_vanish_at_the_infinities(name):
+    """silu and mish on float32 torch tensors: f' and its chain rule f'' in float64, rounded once."""
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    from torch.func import grad, vmap
+
+    xs = [0.0, -1.0, -1.5, 2.0, -2.5, 8.0, -20.0, 20.0, -40.0]
+    x = torch.tensor(xs, dtype=torch.float32, requires_grad=True)
+    f = getattr(anyrelu, name)
+    (first,) = torch.autograd.grad(f(x).sum(), x, create_graph=True)
+    (second,) = torch.autograd.grad(first.sum(), x)
+    expected = [_exact_second(name, {}, v) for v in xs]
+    np.testing.assert_allclose(second.numpy(), expected, rtol=2**-21, atol=1e-37)
+    np.testing.assert_array_equal(vmap(grad(grad(f)))(x.detach()).numpy(), second.numpy())
+    ends = torch.tensor([-math.inf, math.inf], requires_grad=True)
+    (first,) = torch.autograd.grad(f(ends).sum(), ends, create_graph=True)
+    assert first.tolist() == [0.0, 1.0]
+    assert torch.autograd.grad(first.sum(), ends)[0].tolist() == [0.0, 0.0]
+
+
 @pytest.mark.parametrize(("name", "kwargs", "xs"), SECOND, ids=[f"{n}{k}" for n, k, _ in SECOND])
 def test_jax_second_derivatives_match_mpmath(name, kwargs, xs):
     jax = pytest.importorskip("jax", reason="jax is not installed")

@@ -21,10 +21,10 @@ The rest of the family: torch's own kernels where the accuracy tests hold them t
 (``elu`` for ELU, SELU and CELU(alpha=1) with ``elu_backward``; ``hardsigmoid`` with
 ``hardsigmoid_backward``, ``hardtanh_backward`` in float64 and under double backward;
 ``softplus`` with its switch moved to where it is exact, with ``softplus_backward``; the ``silu``
-value; hard swish's value as ``threshold * hardsigmoid``; GELU in torch's operations, in
-float64), the reference bodies (float32 in float64) otherwise; derivatives through ``Explicit``
-alike. Under torch.compile and torch.export a call is one node of the graph:
-``torch_graph.in_graph``.
+value; hard swish's value as ``threshold * hardsigmoid``; float64 torch operations rounded once
+for GELU, Mish and the derivatives of SiLU and Mish), the reference bodies (float32 in float64)
+otherwise; derivatives through ``Explicit`` alike. Under torch.compile and torch.export a call is
+one node of the graph: ``torch_graph.in_graph``.
 """
 
 from __future__ import annotations
@@ -403,11 +403,97 @@ def _value_only(name: str, value: Callable[[Array], Array]) -> Callable[..., Arr
 # 0); from x floored at -1000 it gives -0.0 there, as the true value is below every subnormal. Not
 # float64: it gives -0.0 at x = -710, where silu is -2.4e-306, a normal number. mish: the reference
 # (torch's mish is 3.4 ulp off in float32 on its scalar path, ATEN_CPU_CAPABILITY=default).
-_silu = _value_only("silu", lambda x: torch.nn.functional.silu(torch.clamp(x, min=-1000.0)))
+def _rounded_once(
+    name: str,
+    value: Callable[[Array], Array],
+    dash: Callable[[Array], Array],
+    second: Callable[[Array], Array],
+) -> tuple[Callable[..., Array], Callable[..., Array]]:
+    """Kernels for float32 and the half types (float64 x runs the reference) from torch's own
+    operations: ``value(x)`` in x's dtype; ``dash(w)`` and ``second(w)``, f' and f'' of float64
+    w in float64, rounded once to x's dtype. f'' is the derivative's chain rule, so that double
+    backward, forward mode and torch.func give f_dash's own derivative; a plain backward is
+    ``f'(x) * t``."""
+
+    def rounded(v: torch.Tensor) -> Array:
+        return dash(v.double()).to(v.dtype)
+
+    slope = Rule(lambda v, _: rounded(v), lambda v, t, _: t * second(v.double()).to(v.dtype), None)
+
+    def chain(x: torch.Tensor, t: torch.Tensor) -> Array:
+        if not (_grad_enabled() or _wrapped(x) or _wrapped(t)):  # a plain backward
+            return rounded(x).mul_(t)
+        return t * Explicit.apply(x, None, slope)  # its derivative: f''
+
+    native = _native_with_derivative(value, chain)
+
+    def value_kernel(x: torch.Tensor, xp: ModuleType) -> Array:
+        if x.dtype == torch.float64 or not x.is_floating_point():
+            return KERNELS_BY_REFERENCE[name](x, xp)
+        return native(x)
+
+    def dash_kernel(x: torch.Tensor, xp: ModuleType) -> Array:
+        if x.dtype == torch.float64 or not x.is_floating_point():
+            return REFERENCE[f"{name}_dash"](x, xp)
+        return Explicit.apply(x, None, slope) if tracked(x) else rounded(x)
+
+    return value_kernel, dash_kernel
 
 
-def silu(x: torch.Tensor, xp: ModuleType) -> Array:
-    return (KERNELS_BY_REFERENCE["silu"] if x.dtype == torch.float64 else _silu)(x, xp)
+def _silu_dash(w: torch.Tensor) -> Array:
+    """silu'(w) = s(w) + silu(w) s(-w), s the logistic function: s(-w) from torch's sigmoid, so
+    that no 1 - s(w) cancels (torch's silu_backward is 2x the bound at x = 16.6); in float64, as
+    the sum cancels for w < -1 (in float32, 5 ulp off at x = -2.03); w clipped to ±1000 in
+    silu(w), so that -inf gives 0 + (-0.0) = +0.0 and +inf 1 + 0."""
+    tail = torch.nn.functional.silu(torch.clamp(w, -1000.0, 1000.0)).mul_(torch.sigmoid(-w))
+    return torch.sigmoid(w).add_(tail)
+
+
+def _silu_second(w: torch.Tensor) -> Array:
+    """silu''(w) = s(w) s(-w) (2 + w (s(-w) - s(w))), w clipped to ±1000 in the factor (s(w) s(-w)
+    is 0 beyond, 0 * inf would be NaN)."""
+    s, s_minus = torch.sigmoid(w), torch.sigmoid(-w)
+    return s * s_minus * (torch.clamp(w, -1000.0, 1000.0) * (s_minus - s) + 2)
+
+
+# silu: torch's kernel is within the bound in float32 and the half types, but NaN at -inf (-inf *
+# 0); from x floored at -1000 it gives -0.0 there, as the true value is below every subnormal. Not
+# float64: it gives -0.0 at x = -710, where silu is -2.4e-306, a normal number.
+SILU = _rounded_once("silu", lambda x: torch.nn.functional.silu(torch.clamp(x, min=-1000.0)), _silu_dash, _silu_second)
+
+
+def _mish_parts(w: torch.Tensor) -> tuple[Array, Array, Array, Array]:
+    """w clipped to [-1000, 300], t = tanh(softplus(w)) = n/(n + 2), 1 - t² = 4 (n + 1)/(n + 2)²
+    (no cancellation for a large w) with n = e^w (e^w + 2), finite on the clipped w (1 - t² is 0
+    beyond 300), and s(w), in torch's operations (mish_backward has no vmap rule)."""
+    w = torch.clamp(w, -1000.0, 300.0)
+    e = torch.exp(w)
+    n = e * (e + 2)
+    return w, n / (n + 2), 4 * (n + 1) / ((n + 2) * (n + 2)), torch.sigmoid(w)
+
+
+def _mish_dash(w: torch.Tensor) -> Array:
+    """mish'(w) = t + w s(w) (1 - t²): -inf gives 0 + (-0.0) = +0.0, +inf 1 + 300 * 0."""
+    w, t, sech2, s = _mish_parts(w)
+    return t + w * s * sech2
+
+
+def _mish_second(w: torch.Tensor) -> Array:
+    """mish''(w) = (1 - t²) s(w) (2 + w (s(-w) - 2 t s(w)))."""
+    s_minus = torch.sigmoid(-w)
+    w, t, sech2, s = _mish_parts(w)
+    return sech2 * s * (w * (s_minus - 2 * t * s) + 2)
+
+
+# mish: torch's float32 mish is 3.4 ulp off on its scalar path (ATEN_CPU_CAPABILITY=default); its
+# float64 mish, rounded once, is within the bound, from x floored at -1000 (mish(-inf) is -0.0,
+# -inf * 0 would be NaN).
+MISH = _rounded_once(
+    "mish",
+    lambda x: torch.nn.functional.mish(torch.clamp(x.double(), min=-1000.0)).to(x.dtype),
+    _mish_dash,
+    _mish_second,
+)
 
 
 def _working(x: torch.Tensor) -> torch.Tensor:
@@ -506,7 +592,10 @@ KERNELS: dict[str, Callable[..., Array]] = {
     "gelu_dash": GELU[1],
     "softplus": SOFTPLUS[0],
     "softplus_dash": SOFTPLUS[1],
-    "silu": silu,
+    "silu": SILU[0],
+    "silu_dash": SILU[1],
+    "mish": MISH[0],
+    "mish_dash": MISH[1],
     "hard_swish": _value_only("hard_swish", _hard_swish),
     "hard_sigmoid": hard_sigmoid,
     "hard_sigmoid_dash": hard_sigmoid_dash,
