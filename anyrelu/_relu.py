@@ -358,7 +358,10 @@ _KERNEL = {"relu": "relu", "leaky_relu": "relu", "relu6": "relu"}  # else relu_d
 def run(func: str, x: Array, leak: Any, max_value: Any, threshold: Any, xp: Any) -> Array:
     """_apply's work: validation and x's kernel."""
     found, info = lookup(func, x, xp)
-    leak = _checks.leak(func, leak, x, found.xp, info)
+    if leak.__class__ is float and leak == 0.0 and info.is_float:  # the default, kept short
+        leak = 0.0  # -0.0 too: a zero slope is a zero slope
+    else:
+        leak = _checks.leak(func, leak, x, found.xp, info)
     if max_value is not None:
         max_value = _checks.max_value(func, max_value, info)
     if threshold.__class__ is not float or threshold != 0.0:  # the default, kept short
