@@ -185,3 +185,19 @@ def test_torch_hard_sigmoid_kernels_are_the_reference(dtype):
             got = function(x)
             same = (got.view(bits) == expected.view(bits)) | (torch.isnan(got) & torch.isnan(expected))
             assert bool(same.all()), function.__name__
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_torch_hard_swish_dash_is_the_references_bits(dtype):
+    """torch's hard_swish_dash runs the reference's operations fused by hardtanh_backward."""
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    import array_api_compat.torch as tx
+
+    from anyrelu import hard_swish_dash
+    from anyrelu._reference import REFERENCE
+
+    values = np.concatenate([_random_data(dtype), np.linspace(-4, 4, 4001, dtype=dtype), [-3, 3, -1.5]])
+    x = torch.from_numpy(values.astype(dtype))
+    got, want = hard_swish_dash(x).numpy(), REFERENCE["hard_swish_dash"](x, tx).numpy()
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(_bits(got[~np.isnan(got)]), _bits(want[~np.isnan(want)]))

@@ -21,7 +21,8 @@ The rest of the family: torch's own kernels where the accuracy tests hold them t
 (``elu`` for ELU, SELU and CELU(alpha=1) with ``elu_backward``; ``hardsigmoid`` with
 ``hardsigmoid_backward``, ``hardtanh_backward`` in float64 and under double backward;
 ``softplus`` with its switch moved to where it is exact, with ``softplus_backward``; the ``silu``
-value; hard swish's value as ``threshold * hardsigmoid``; float64 torch operations rounded once
+value; hard swish's value as ``threshold * hardsigmoid`` and its derivative as the reference's
+operations fused by ``hardtanh_backward``; float64 torch operations rounded once
 for GELU, Mish and the derivatives of SiLU and Mish), the reference bodies (float32 in float64)
 otherwise; derivatives through ``Explicit`` alike. Under torch.compile and torch.export a call is
 one node of the graph: ``torch_graph.in_graph``.
@@ -403,41 +404,52 @@ def _value_only(name: str, value: Callable[[Array], Array]) -> Callable[..., Arr
 # 0); from x floored at -1000 it gives -0.0 there, as the true value is below every subnormal. Not
 # float64: it gives -0.0 at x = -710, where silu is -2.4e-306, a normal number. mish: the reference
 # (torch's mish is 3.4 ulp off in float32 on its scalar path, ATEN_CPU_CAPABILITY=default).
+def _with_slope(
+    value: Callable[[Array], Array],
+    dash: Callable[[Array], Array],
+    second: Callable[[Array], Array],
+    dtypes: tuple[torch.dtype, ...],
+    fallback: tuple[Callable[..., Array], Callable[..., Array]],
+) -> tuple[Callable[..., Array], Callable[..., Array]]:
+    """Kernels for x of ``dtypes`` from torch's own operations -- ``value(x)``, ``dash(x)`` (f')
+    and ``second(x)`` (f''), each in x's dtype -- and ``fallback``'s (value, dash) kernels for
+    other x. f'' is the derivative's chain rule, so that double backward, forward mode and
+    torch.func give f_dash's own derivative; a plain backward is ``f'(x) * t``."""
+    slope = Rule(lambda v, _: dash(v), lambda v, t, _: t * second(v), None)
+
+    def chain(x: torch.Tensor, t: torch.Tensor) -> Array:
+        if not (_grad_enabled() or _wrapped(x) or _wrapped(t)):  # a plain backward
+            return dash(x).mul_(t)
+        return t * Explicit.apply(x, None, slope)  # its derivative: f''
+
+    native = _native_with_derivative(value, chain)
+
+    def value_kernel(x: torch.Tensor, xp: ModuleType) -> Array:
+        return native(x) if x.dtype in dtypes else fallback[0](x, xp)
+
+    def dash_kernel(x: torch.Tensor, xp: ModuleType) -> Array:
+        if x.dtype not in dtypes:
+            return fallback[1](x, xp)
+        return Explicit.apply(x, None, slope) if tracked(x) else dash(x)
+
+    return value_kernel, dash_kernel
+
+
 def _rounded_once(
     name: str,
     value: Callable[[Array], Array],
     dash: Callable[[Array], Array],
     second: Callable[[Array], Array],
 ) -> tuple[Callable[..., Array], Callable[..., Array]]:
-    """Kernels for float32 and the half types (float64 x runs the reference) from torch's own
-    operations: ``value(x)`` in x's dtype; ``dash(w)`` and ``second(w)``, f' and f'' of float64
-    w in float64, rounded once to x's dtype. f'' is the derivative's chain rule, so that double
-    backward, forward mode and torch.func give f_dash's own derivative; a plain backward is
-    ``f'(x) * t``."""
-
-    def rounded(v: torch.Tensor) -> Array:
-        return dash(v.double()).to(v.dtype)
-
-    slope = Rule(lambda v, _: rounded(v), lambda v, t, _: t * second(v.double()).to(v.dtype), None)
-
-    def chain(x: torch.Tensor, t: torch.Tensor) -> Array:
-        if not (_grad_enabled() or _wrapped(x) or _wrapped(t)):  # a plain backward
-            return rounded(x).mul_(t)
-        return t * Explicit.apply(x, None, slope)  # its derivative: f''
-
-    native = _native_with_derivative(value, chain)
-
-    def value_kernel(x: torch.Tensor, xp: ModuleType) -> Array:
-        if x.dtype == torch.float64 or not x.is_floating_point():
-            return KERNELS_BY_REFERENCE[name](x, xp)
-        return native(x)
-
-    def dash_kernel(x: torch.Tensor, xp: ModuleType) -> Array:
-        if x.dtype == torch.float64 or not x.is_floating_point():
-            return REFERENCE[f"{name}_dash"](x, xp)
-        return Explicit.apply(x, None, slope) if tracked(x) else rounded(x)
-
-    return value_kernel, dash_kernel
+    """_with_slope for float32 and the half types (float64 x runs the reference), with f' and
+    f'' computed in float64 by ``dash(w)`` and ``second(w)`` and rounded once to x's dtype."""
+    return _with_slope(
+        value,
+        lambda x: dash(x.double()).to(x.dtype),
+        lambda x: second(x.double()).to(x.dtype),
+        (torch.float32, torch.float16, torch.bfloat16),
+        (lambda x, xp: KERNELS_BY_REFERENCE[name](x, xp), REFERENCE[f"{name}_dash"]),  # defined below
+    )
 
 
 def _silu_dash(w: torch.Tensor) -> Array:
@@ -578,6 +590,30 @@ def _hard_swish(x: torch.Tensor) -> Array:
 
 KERNELS_BY_REFERENCE = {name: with_derivative(name, body) for name, body in REFERENCE.items() if "_dash" not in name}
 
+
+def _hard_swish_dash(x: torch.Tensor) -> Array:
+    """The reference's (2 clip(x, -3, 3) + 3) / 6, the same operations, kept strictly between -3 and
+    3 and at NaN (moved to 0) by hardtanh_backward, plus 1 where x >= 3: four passes where the
+    reference's two where() take eight."""
+    middle = torch.clamp(x, -3.0, 3.0).mul_(2).add_(3).div_(6)
+    return torch.ops.aten.hardtanh_backward(middle, _nan_to(x, 0.0), -3.0, 3.0).add_(x >= 3)
+
+
+def _hard_swish_second(x: torch.Tensor) -> Array:
+    """1/3 strictly between -3 and 3, 0 elsewhere and at NaN (where clip's derivative is 0)."""
+    return torch.ops.aten.hardtanh_backward(torch.full_like(x, 1 / 3), x, -3.0, 3.0)
+
+
+# hard swish in float32 and float64: the value as _hard_swish, the derivative above; the half types
+# compute the value in float32 (_hard_swish) and take the reference's derivative.
+HARD_SWISH = _with_slope(
+    _hard_swish,
+    _hard_swish_dash,
+    _hard_swish_second,
+    _NATIVE_DTYPES,
+    (_value_only("hard_swish", _hard_swish), REFERENCE["hard_swish_dash"]),
+)
+
 KERNELS: dict[str, Callable[..., Array]] = {
     **KERNELS_BY_REFERENCE,
     "relu": relu,
@@ -596,7 +632,8 @@ KERNELS: dict[str, Callable[..., Array]] = {
     "silu_dash": SILU[1],
     "mish": MISH[0],
     "mish_dash": MISH[1],
-    "hard_swish": _value_only("hard_swish", _hard_swish),
+    "hard_swish": HARD_SWISH[0],
+    "hard_swish_dash": HARD_SWISH[1],
     "hard_sigmoid": hard_sigmoid,
     "hard_sigmoid_dash": hard_sigmoid_dash,
 }
