@@ -400,10 +400,6 @@ def _value_only(name: str, value: Callable[[Array], Array]) -> Callable[..., Arr
     return kernel
 
 
-# silu: torch's kernel is within the bound in float32 and the half types, but NaN at -inf (-inf *
-# 0); from x floored at -1000 it gives -0.0 there, as the true value is below every subnormal. Not
-# float64: it gives -0.0 at x = -710, where silu is -2.4e-306, a normal number. mish: the reference
-# (torch's mish is 3.4 ulp off in float32 on its scalar path, ATEN_CPU_CAPABILITY=default).
 def _with_slope(
     value: Callable[[Array], Array],
     dash: Callable[[Array], Array],
@@ -592,9 +588,9 @@ KERNELS_BY_REFERENCE = {name: with_derivative(name, body) for name, body in REFE
 
 
 def _hard_swish_dash(x: torch.Tensor) -> Array:
-    """The reference's (2 clip(x, -3, 3) + 3) / 6, the same operations, kept strictly between -3 and
-    3 and at NaN (moved to 0) by hardtanh_backward, plus 1 where x >= 3: four passes where the
-    reference's two where() take eight."""
+    """The reference's (2 clip(x, -3, 3) + 3) / 6, the same operations (in place), kept strictly
+    between -3 and 3 and at NaN (moved to 0) by hardtanh_backward, plus 1 where x >= 3: one fused
+    selection where the reference has two where() and their zeros and ones."""
     middle = torch.clamp(x, -3.0, 3.0).mul_(2).add_(3).div_(6)
     return torch.ops.aten.hardtanh_backward(middle, _nan_to(x, 0.0), -3.0, 3.0).add_(x >= 3)
 
