@@ -25,8 +25,6 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-import numpy as np
-
 from . import _checks
 from ._checks import Array
 from ._dispatch import lookup, traced_by_torch
@@ -344,8 +342,7 @@ def relu6_dash(x: Array, /, *, xp: ModuleType | None = None) -> Array:
 
 def _apply(func: str, x: Array, leak: Any, max_value: Any, threshold: Any, xp: Any) -> Array:
     """Validate the arguments of ``func`` (see _checks.py) and run x's kernel for relu or relu_dash."""
-    # torch.compile / torch.export: one call in the graph, run() below inside it
-    if x.__class__ is not np.ndarray and traced_by_torch(x):
+    if traced_by_torch(x):  # torch.compile / torch.export: one call in the graph, run() below inside it
         from ._kernels.torch_graph import in_graph
 
         return in_graph("relu", func, x, (leak, max_value, threshold))
@@ -358,10 +355,7 @@ _KERNEL = {"relu": "relu", "leaky_relu": "relu", "relu6": "relu"}  # else relu_d
 def run(func: str, x: Array, leak: Any, max_value: Any, threshold: Any, xp: Any) -> Array:
     """_apply's work: validation and x's kernel."""
     found, info = lookup(func, x, xp)
-    if leak.__class__ is float and leak == 0.0 and info.is_float:  # the default, kept short
-        leak = 0.0  # -0.0 too: a zero slope is a zero slope
-    else:
-        leak = _checks.leak(func, leak, x, found.xp, info)
+    leak = _checks.leak(func, leak, x, found.xp, info)
     if max_value is not None:
         max_value = _checks.max_value(func, max_value, info)
     if threshold.__class__ is not float or threshold != 0.0:  # the default, kept short
