@@ -284,6 +284,52 @@ def test_jax_second_derivatives_match_mpmath(name, kwargs, xs):
     np.testing.assert_allclose(np.asarray(second), expected, rtol=1e-9, atol=1e-300)
 
 
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("silu", {}),
+        ("mish", {}),
+        ("gelu", {"approximate": True}),
+        ("softplus", {}),
+        ("softplus", {"beta": 0.25}),
+        ("squareplus", {}),
+        ("squareplus", {"b": 0.5}),
+    ],
+)
+def test_jax_float32_second_derivatives_match_mpmath_and_vanish_at_the_infinities(name, kwargs):
+    """jit float32 programs compute in float32: f'' is autodiff of f' there, within a few ulps of
+    its terms."""
+    jax = pytest.importorskip("jax", reason="jax is not installed")
+    import jax.numpy as jnp
+
+    xs = [0.0, -1.0, -1.5, 2.0, -2.5, 8.0, -20.0, 20.0, -40.0]
+    f = getattr(anyrelu, name)
+    second = jax.jit(jax.vmap(jax.grad(jax.grad(lambda v: f(v, **kwargs)))))
+    expected = [_exact_second(name, kwargs, v) for v in xs]
+    # tanh-GELU's f'' crosses 0 near x = -1.4: at -1.5 it is a tenth of its terms
+    rtol = 2**-17 if name == "gelu" else 2**-20
+    np.testing.assert_allclose(np.asarray(second(jnp.asarray(xs, jnp.float32))), expected, rtol=rtol, atol=1e-37)
+    first = jax.vmap(jax.grad(lambda v: f(v, **kwargs)))
+    ends = jnp.asarray([-math.inf, math.inf], jnp.float32)
+    assert np.asarray(first(ends)).tolist() == [0.0, 1.0]
+    assert np.asarray(second(ends)).tolist() == [0.0, 0.0]
+
+
+@pytest.mark.skipif(not screen_oracle.EXTENDED, reason="np.longdouble is float64 on this platform")
+def test_jax_float32_compensated_sums_survive_jit():
+    """XLA folds (1 + s) - 1 into s: a Fast2Sum written with a literal 1 loses its error term under
+    jit (silu near -2, where the bound is 2 ulps, then comes out over 1.5 ulps off; 1.17 with the term)."""
+    jax = pytest.importorskip("jax", reason="jax is not installed")
+    import jax.numpy as jnp
+
+    x = np.linspace(-2.2, -1.9, 30001, dtype=np.float32)
+    wide = x.astype(np.longdouble)
+    exact = wide / (1 + np.exp(-wide))
+    got = np.asarray(jax.jit(anyrelu.silu)(jnp.asarray(x))).astype(np.longdouble)
+    ulps = np.abs(got - exact) / np.spacing(np.abs(exact.astype(np.float32))).astype(np.longdouble)
+    assert float(ulps.max()) <= 1.5, f"silu({x[np.argmax(ulps)]}) is {float(ulps.max()):.2f} ulps off"
+
+
 def test_squareplus_second_derivative_is_zero_at_the_infinities():
     torch = pytest.importorskip("torch", reason="torch is not installed")
     x = torch.tensor([-math.inf, math.inf], dtype=torch.float64, requires_grad=True)

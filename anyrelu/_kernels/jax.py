@@ -11,17 +11,19 @@ XLA on the CPU treats float32, float64 and bfloat16 subnormals as zero (denormal
 flush-to-zero); ``flushes`` tells validation, which then takes a subnormal number leak for the
 zero slope.
 
-float32 programs: ELU, SELU and CELU and their derivatives, hard swish and softplus's derivative
-compute float32 (and float16 and bfloat16, rounded once at the end) in float32, with no float64
-operation in the program (XLA's float64 runs at a fraction of float32's speed on CPUs, 1/32-1/64
-on GPUs, and not at all on TPUs): see ``_expm1_lower``. The others of
-``_reference.rectifiers.IN_FLOAT64`` still compute float32 in float64, traced with 64-bit types
-enabled (``jax.enable_x64``) also where the user has not enabled them: their float32 results are float32 either way.
+float32 programs: every function and derivative but exact GELU computes float32 (and float16
+and bfloat16, rounded once at the end) in float32, with no float64 operation in the program
+(XLA's float64 runs at a fraction of float32's speed on CPUs, 1/32-1/64 on GPUs, and not at all
+on TPUs): see ``_expm1_lower``, ``_exp_pair`` and the pair arithmetic below them. Exact GELU still
+computes float32 in float64 (it needs an erfc: XLA's float32 one is 10^5 ulps off in its tail),
+traced with 64-bit types enabled (``jax.enable_x64``) also where the user has not enabled them:
+its float32 results are float32 either way.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -68,13 +70,25 @@ def compiled(name: str, parameters: tuple[Any, ...]) -> Callable[[Array], Array]
     def f(x: Array) -> Array:
         return value(x, *parameters, jnp)
 
+    apart = name in APART and (name != "gelu" or parameters[0])  # the tanh form
+
     def f_jvp(primals: tuple[Array], tangents: tuple[Any]) -> tuple[Array, Array]:
         (x,), (t,) = primals, tangents
         y = f(x)
-        return y, jnp.zeros_like(y) if isinstance(t, SymbolicZero) else chain(x, t, *parameters, jnp)
+        if isinstance(t, SymbolicZero):
+            return y, jnp.zeros_like(y)
+        return y, chain(jax.lax.optimization_barrier(x) if apart else x, t, *parameters, jnp)
 
     f.defjvp(f_jvp, symbolic_zeros=True)
     return jax.jit(f)
+
+
+# The derivative computed from an x that XLA cannot identify with the value's (an optimization
+# barrier): value and derivative then share no expression, and each fuses into one loop. Shared,
+# XLA writes out every intermediate the two use (a division or an exp with two users is not fused
+# twice): SiLU's value_and_grad was split into 11 loops, 4.5x jax.nn's; apart 2.5x (softplus 2.1x
+# -> 1.8x, squareplus 2.2x -> 1.3x, the tanh form 4.5x -> 4.1x; Mish and ELU were slower apart).
+APART = frozenset(["silu", "softplus", "squareplus", "gelu"])
 
 
 def _with_x64(body: Callable[..., Array]) -> Callable[..., Array]:
@@ -93,7 +107,7 @@ def _body(name: str) -> Callable[..., Array]:
         return reference
 
     def body(x: Array, *args: Any) -> Array:
-        if x.dtype == jnp.float64:
+        if x.dtype == jnp.float64 or (name.startswith("gelu") and not args[0]):  # exact GELU: float64
             return reference(x, *args)
         return narrow(x.astype(jnp.float32), *args[:-1]).astype(x.dtype)
 
@@ -117,29 +131,78 @@ _HALF_POINT = -0.6932  # exp(x) < 1/2 below: exp(x) - 1 is then within 1 ulp (ul
 def _expm1_lower(x: Array) -> tuple[Array, Array]:
     """expm1(x) for float32 x <= 0 (and NaN) as hi + lo, unrounded: a caller rounds once at the end.
 
-    Above -0.6932: x + x^2/2 + x^3 Q(x), where the first two terms carry the value and are added
-    without rounding error: x = h + l with h the top 12 bits of x (a bit mask, not Veltkamp's
-    splitting, so that no compiler contraction of a*b+c into an FMA can change it), so h^2/2 and
-    h l are exact; x + h^2/2 is TwoSum'd (additions only: nothing to contract); the rest is 6% of
-    the value at most. Below: t - 1 with t = exp(x) < 1/2 (XLA's float32 exp is within 0.99 ulp of
-    t, half an ulp of the result) and the subtraction's error, exactly: (hi + 1) and t - (hi + 1)
-    are exact (Sterbenz)."""
+    Above -0.6932: ``_expm1_near``. Below: t - 1 with t = exp(x) < 1/2 (XLA's float32 exp is
+    within 0.99 ulp of t, half an ulp of the result) and the subtraction's error, exactly: (hi + 1)
+    and t - (hi + 1) are exact (Sterbenz)."""
     near = jnp.maximum(x, jnp.float32(_HALF_POINT))  # the polynomial's interval; NaN stays NaN
-    h = _top_half(near)
-    low = near - h
-    q = jnp.float32(_EXPM1_Q[-1])
-    for coefficient in reversed(_EXPM1_Q[:-1]):
-        q = q * near + jnp.float32(coefficient)
-    half = (h * h) * jnp.float32(0.5)
-    s = near + half  # TwoSum: s + error == near + half exactly
-    b = s - near
-    error = (near - (s - b)) + (half - b)
-    rest = error + (h * low + ((low * low) * jnp.float32(0.5) + ((near * near) * near) * q))
+    s, rest = _expm1_near(near)
     t = jnp.exp(jnp.minimum(x, jnp.float32(_HALF_POINT)))
-    t_hi = t - 1
-    t_lo = t - (t_hi + 1)
+    one = t * 0 + 1  # an array: XLA folds (t - 1) + 1 into t, and t_lo into 0
+    t_hi = t - one
+    t_lo = t - (t_hi + one)
     far = x < jnp.float32(_HALF_POINT)
     return jnp.where(far, t_hi, s), jnp.where(far, t_lo, rest)
+
+
+def _expm1_near(r: Array) -> tuple[Array, Array]:
+    """expm1(r) for float32 -0.6932 <= r <= 0 as s + rest, unrounded (s is not the rounded sum).
+
+    r + r^2/2 + r^3 Q(r), where the first two terms carry the value and are added without
+    rounding error: r = h + l with h the top 12 bits of r (a bit mask, not Veltkamp's splitting,
+    so that no compiler contraction of a*b+c into an FMA can change it), so h^2/2 and h l are
+    exact; r + h^2/2 is TwoSum'd (additions only: nothing to contract); the rest is 6% of the
+    value at most. To 2^-25.6 of exp(r)."""
+    h = _top_half(r)
+    low = r - h
+    q = jnp.float32(_EXPM1_Q[-1])
+    for coefficient in reversed(_EXPM1_Q[:-1]):
+        q = q * r + jnp.float32(coefficient)
+    half = (h * h) * jnp.float32(0.5)
+    s = r + half  # TwoSum: s + error == r + half exactly
+    b = s - r
+    error = (r - (s - b)) + (half - b)
+    return s, error + (h * low + ((low * low) * jnp.float32(0.5) + ((r * r) * r) * q))
+
+
+_LN2_HI = np.float32(0.693145751953125)  # 16 significant bits: n * _LN2_HI is exact for |n| < 256
+_LN2_LO = np.float32(math.log(2) - 0.693145751953125)
+_EXP_FLOOR = -170.0  # softplus's exp(beta x) / beta underflows beyond for every float32 beta > 2^-126
+
+
+def _exp_pair(m: Array) -> tuple[Array, Array, Array, Array]:
+    """exp(m) for float32 -170 <= m <= 0 (and NaN) as (big + lo) s1 s2, to about 2^-25.6 (XLA's
+    own float32 exp is within 2^-23: too far for a 2-ulp result built on it).
+
+    Cody and Waite's reduction: n = ceil(m / ln 2), r = m - n ln 2 in (-ln 2, 0] as r + r2 (n ln2_hi
+    exact, m - n ln2_hi exact by Sterbenz); exp(r + r2) = 1 + expm1(r) + r2 exp(r), summed with
+    Fast2Sum into big (in [1/2, 1]) + lo. s1 s2 = 2^n in two factors, each a normal number, so
+    that a caller multiplies by them after the products that keep its result normal. The 1 in
+    1 + expm1 is an array (m * 0 + 1): XLA folds (1 + s) - 1 into s, and the Fast2Sum's error
+    with it."""
+    n = jnp.ceil(m * np.float32(1 / math.log(2)))
+    r_hi = m - n * _LN2_HI
+    n_lo = n * _LN2_LO
+    r = r_hi - n_lo
+    r2 = (r_hi - r) - n_lo
+    s, rest = _expm1_near(r)
+    one = m * 0 + 1
+    big = one + s
+    lo = (s - (big - one)) + (rest + r2 * big)
+    top = big + lo
+    lo = lo - (top - big)
+    k = n.astype(jnp.int32)
+    k1 = k >> 1
+    s1 = jax.lax.bitcast_convert_type((k1 + 127) << 23, jnp.float32)
+    s2 = jax.lax.bitcast_convert_type((k - k1 + 127) << 23, jnp.float32)
+    return top, lo, s1, s2
+
+
+def _product_error(a: Array, b: Array, p: Array) -> Array:
+    """a b - p for p = fl(a b), exactly but for the last additions' roundings (2^-36 of p):
+    Dekker's product from 12-bit halves (bit masks: no FMA contraction can change it)."""
+    a_hi, b_hi = _top_half(a), _top_half(b)
+    a_lo, b_lo = a - a_hi, b - b_hi
+    return ((a_hi * b_hi - p) + (a_hi * b_lo + a_lo * b_hi)) + a_lo * b_lo
 
 
 def _times(value: float, hi: Array, lo: Array | float) -> Array:
@@ -225,8 +288,309 @@ def _hard_swish32(x: Array) -> Array:
     return jnp.where(x <= -3, jnp.float32(0), jnp.where(x >= 3, x, middle))
 
 
+def _two_sum(a: Array, b: Array) -> tuple[Array, Array]:
+    """a + b as s + its rounding error, exactly (Knuth's TwoSum: additions only)."""
+    s = a + b
+    b_virtual = s - a
+    return s, (a - (s - b_virtual)) + (b - b_virtual)
+
+
+def _add(a: Array, a_lo: Array, b: Array, b_lo: Array) -> tuple[Array, Array]:
+    """(a + a_lo) + (b + b_lo) as a float32 pair."""
+    s, error = _two_sum(a, b)
+    return s, error + (a_lo + b_lo)
+
+
+def _mul(a: Array, a_lo: Array, b: Array, b_lo: Array) -> tuple[Array, Array]:
+    """(a + a_lo) (b + b_lo) as a float32 pair."""
+    p = a * b
+    return p, _product_error(a, b, p) + (a * b_lo + a_lo * b)
+
+
+def _quotient(a: Array, a_lo: Array, b: Array, b_lo: Array) -> Array:
+    """(a + a_lo) / (b + b_lo), rounded about once: each division's result is used once (XLA
+    does not fuse a division with two users, and writes it out instead)."""
+    return a / b + (a_lo - a * (b_lo / b)) / b
+
+
+# SiLU and the tanh form of GELU: x sigmoid(a) (a = x, and a = 2u = A x + B x^3) and its
+# derivative, from E = exp(-|a|) as a pair (``_exp_pair``): with XLA's float32 exp alone (2^-23)
+# SiLU is 2.9 ulps off near x = -2, where the bound is 2.
+
+
+def _exp_minus_abs(a: Array, a_lo: Array | float) -> tuple[Array, Array, Array, Array]:
+    """exp(-|a + a_lo|) = (big + lo) s1 s2 (see _exp_pair): exp(m + m_lo) = exp(m) (1 + m_lo), with
+    m_lo = 0 where m is clamped at the floor (a = +-inf, where a_lo may be NaN)."""
+    m = jnp.maximum(jnp.where(a >= 0, -a, a), jnp.float32(_EXP_FLOOR))
+    big, lo, s1, s2 = _exp_pair(m)
+    if not isinstance(a_lo, float):
+        m_lo = jnp.where(m > jnp.float32(_EXP_FLOOR), jnp.where(a >= 0, -a_lo, a_lo), jnp.float32(0))
+        lo = lo + big * m_lo
+    return big, lo, s1, s2
+
+
+def _sigmoid_parts(a: Array, a_lo: Array | float) -> tuple[Array, Array, Array, Array, Array, Array]:
+    """E = exp(-|a|) = (big + lo) s1 s2, and D = 1 + E as d + d_lo."""
+    big, lo, s1, s2 = _exp_minus_abs(a, a_lo)
+    e = (big * s1) * s2
+    d, d_lo = _two_sum(big * 0 + 1, e)  # an array 1 (see _exp_pair); big is finite for a = +-inf
+    return big, lo, s1, s2, d, d_lo + (lo * s1) * s2
+
+
+def _times_sigmoid(x: Array, a: Array, a_lo: Array | float, limit: float) -> Array:
+    """x sigmoid(a) (a has x's sign): x / D for a >= 0, x E / D for a < 0, as N / d (1 + c) with
+    N = x w (w = 1 or E) and its product error, c = lo/big - d_lo/d: one ulp and a little (SiLU:
+    1.17 measured). Below -87 the result is scaled by s1 s2 last, so that it rounds once where it
+    is subnormal. Each division by d is used once: XLA does not fuse a division with two users,
+    and writes it out instead. x itself above ``limit`` (inf included)."""
+    big, lo, s1, s2, d, d_lo = _sigmoid_parts(a, a_lo)
+    negative = a < 0
+    w = jnp.where(negative, big, d * 0 + 1)
+    small = jnp.maximum(x, jnp.float32(-1000))  # -inf: -1000 E is 0 as well
+    n = small * w
+    c = jnp.where(negative, lo / big, jnp.float32(0)) - d_lo / d
+    y = n / d + (_product_error(small, w, n) + n * c) / d
+    y = jnp.where(negative, (y * s1) * s2, y)
+    return jnp.where(x > jnp.float32(limit), x, y)  # inf * 0 would be NaN
+
+
+def _sigmoid_slope(x: Array, a: Array, a_lo: Array | float, k: Array, k_lo: Array | float) -> Array:
+    """sigmoid(a) + k sigmoid(a) (1 - sigmoid(a)) with k = x a' (SiLU: k = x): (1 + E (1 + k)) / D^2
+    for a >= 0 (no cancellation) and E (D + k) / D^2 for a < 0, with D + k as a pair: it is 0
+    where the derivative is (SiLU: x = -1.278), and the bound scales with the condition number
+    there. D^2 and E (D + k) carry their product errors: two ulps at most (SiLU)."""
+    big, lo, s1, s2, d, d_lo = _sigmoid_parts(a, a_lo)
+    dd = d * d
+    common = 2 * (d_lo / d) + _product_error(d, d, dd) / dd
+    v_hi, v_lo = _add(k, k_lo, d, d_lo)
+    v = v_hi + v_lo
+    n = big * v
+    lower = n / dd + (_product_error(big, v, n) + n * (lo / big - common)) / dd
+    u = 1 + ((big * s1) * s2) * (1 + k)
+    lower = jnp.where(x < jnp.float32(-1000), jnp.float32(0), (lower * s1) * s2)  # +0 at -inf, as the contract
+    return jnp.where(a < 0, lower, u / dd - (u * common) / dd)
+
+
+def _silu32(x: Array) -> Array:
+    return _times_sigmoid(x, x, 0.0, 87.0)
+
+
+def _silu_dash32(x: Array) -> Array:
+    small = jnp.clip(x, jnp.float32(-1000), jnp.float32(1000))
+    return _sigmoid_slope(x, x, 0.0, small, 0.0)
+
+
+# 2 sqrt(2/pi) as a float32 pair, and 2 sqrt(2/pi) 0.044715: a = 2u = A x + B x^3.
+_GELU_A = np.float32(2 * math.sqrt(2 / math.pi))
+_GELU_A_LO = np.float32(2 * math.sqrt(2 / math.pi) - float(_GELU_A))
+_GELU_B = np.float32(2 * math.sqrt(2 / math.pi) * 0.044715)
+_GELU_B_LO = np.float32(2 * math.sqrt(2 / math.pi) * 0.044715 - float(_GELU_B))
+_GELU_3B = np.float32(6 * math.sqrt(2 / math.pi) * 0.044715)
+_GELU_3B_LO = np.float32(6 * math.sqrt(2 / math.pi) * 0.044715 - float(_GELU_3B))
+
+
+def _gelu_tanh_exponent(x: Array) -> tuple[Array, Array, Array]:
+    """x clipped to +-1e4 (x^3 cannot overflow; sigmoid(2u) is 0 or 1 there) and a = A x + B x^3
+    as a float32 pair, every product and sum carried: exp(-|a|) has condition number |a| (up to
+    about 100 before the value underflows), so a must be right to 2^-31 or so."""
+    small = jnp.clip(x, jnp.float32(-1e4), jnp.float32(1e4))
+    zero = small * 0
+    square = _mul(small, zero, small, zero)
+    cube = _mul(*square, small, zero)
+    a = _add(*_mul(jnp.float32(_GELU_A), jnp.float32(_GELU_A_LO), small, zero), *_mul(*cube, _GELU_B, _GELU_B_LO))
+    return small, a[0], a[1]
+
+
+def _gelu_tanh32(x: Array) -> Array:
+    _, a, a_lo = _gelu_tanh_exponent(x)
+    return _times_sigmoid(x, a, a_lo, 30.0)  # sigmoid(a) is 1 from x = 8.2 on
+
+
+def _gelu_tanh_dash32(x: Array) -> Array:
+    """k = x a' = A x + 3 B x^3, as a pair."""
+    small, a, a_lo = _gelu_tanh_exponent(x)
+    zero = small * 0
+    cube = _mul(*_mul(small, zero, small, zero), small, zero)
+    k = _add(*_mul(jnp.float32(_GELU_A), jnp.float32(_GELU_A_LO), small, zero), *_mul(*cube, _GELU_3B, _GELU_3B_LO))
+    return _sigmoid_slope(x, a, a_lo, *k)
+
+
+# Softplus: max(x, 0) + log1p(e) / beta with e = exp(-|beta x|) as a pair (``_exp_pair``) and
+# log1p(e) = 2 atanh(e / (2 + e)): with XLA's float32 exp and log1p it is 2.8 ulps off near
+# x = -0.7, where the bound is 2.
+
+_ATANH = (1 / 3, 1 / 5, 1 / 7, 1 / 9, 1 / 11, 1 / 13, 1 / 15, 1 / 17)  # atanh(t)/t - 1 in t^2; t <= 1/3
+
+
+def _softplus32(x: Array, beta: float) -> Array:
+    """z = beta x carried as z + z_lo (its product error), so that e = exp(-|z|) (1 -+ z_lo)
+    is right to 2^-25 where |z| is large; t = e / (2 + e) with its division error as t_lo (Dekker),
+    log1p(e) = 2 t + 2 (t_lo + t^3 P(t^2)); divided by beta as a product with 1/beta carried as a
+    float32 pair (XLA turns a division by a constant into a product with its rounded reciprocal).
+    Below z = -20, log1p(e) = e to 2^-30: e / beta, scaled by s1 s2 last, so that a subnormal e
+    with a normal e / beta (beta < 1) is not lost. 1.2 ulps at most, measured."""
+    beta = float(np.float32(beta))
+    if beta == 1:
+        z, z_lo = x, jnp.float32(0)
+    else:
+        z = x * np.float32(beta)
+        z_lo = _product_error(x, jnp.float32(beta), z)
+    m = jnp.maximum(jnp.where(z >= 0, -z, z), jnp.float32(_EXP_FLOOR))
+    # exp(m + m_lo) = exp(m) (1 + m_lo); m_lo = 0 where m is clamped (x = inf: z_lo is NaN)
+    m_lo = jnp.where(m > jnp.float32(_EXP_FLOOR), jnp.where(z >= 0, -z_lo, z_lo), jnp.float32(0))
+    big, lo, s1, s2 = _exp_pair(m)
+    lo = lo + big * m_lo
+    e, e_lo = (big * s1) * s2, (lo * s1) * s2
+    two = m * 0 + 2  # an array: see _exp_pair
+    d = two + e
+    d_lo = (e - (d - two)) + e_lo
+    t = e / d
+    p = t * d
+    t_lo = (((e - p) - _product_error(t, d, p)) + (e_lo - t * d_lo)) / d
+    t2 = t * t
+    q = jnp.float32(_ATANH[-1])
+    for coefficient in reversed(_ATANH[:-1]):
+        q = q * t2 + jnp.float32(coefficient)
+    hi, low = 2 * t, 2 * (t_lo + t * t2 * q)
+    if beta == 1:
+        near, tail = hi + low, ((big + lo) * s1) * s2
+    else:
+        inverse = np.float32(1 / beta)
+        inverse_lo = np.float32(1 / beta - float(inverse))
+        product = hi * inverse
+        near = product + ((_product_error(hi, jnp.float32(inverse), product) + hi * inverse_lo) + low * inverse)
+        tail = (((big + lo) * inverse) * s1) * s2
+    return jnp.maximum(x, 0) + jnp.where(m < jnp.float32(-20), tail, near)
+
+
+# Mish: x tanh(softplus(x)) = x n / (n + 2) with n = e^x (e^x + 2), from e = exp(-|x|) as a pair,
+# every sum and product carried as a pair: with float32 roundings the value is about 3 ulps off
+# (bound 2) and the derivative 5 (bound 4).
+
+
+def _mish_parts(x: Array) -> tuple[Array, Array, Array, Array, Array, Array, Array]:
+    """e = exp(-|x|) = (big + lo) s1 s2, e and e_lo scaled, and an array 0 (see _exp_pair)."""
+    m = jnp.maximum(jnp.where(x >= 0, -x, x), jnp.float32(_EXP_FLOOR))
+    big, lo, s1, s2 = _exp_pair(m)
+    return big, lo, s1, s2, (big * s1) * s2, (lo * s1) * s2, m * 0
+
+
+def _mish32(x: Array) -> Array:
+    """x N / D: for x < 0 N = e (e + 2), D = N + 2 (e = exp(x)); for x >= 0 N = 1 + 2e,
+    D = N + 2 e^2 (e = exp(-x), the same over e^-2). For x < 0, N is kept as big (e + 2) and scaled
+    by s1 s2 last (see _silu32). 1.2 ulps at most, measured."""
+    big, lo, s1, s2, e, e_lo, zero = _mish_parts(x)
+    negative = x < 0
+    two = zero + 2
+    below = _mul(big, lo, *_add(two, zero, e, e_lo))
+    d_below = _add(two, zero, below[0] * s1 * s2, below[1] * s1 * s2)
+    above = _add(zero + 1, zero, 2 * e, 2 * e_lo)
+    d_above = _add(*above, *_mul(2 * e, 2 * e_lo, e, e_lo))
+    w = jnp.where(negative, below[0], above[0])
+    w_lo = jnp.where(negative, below[1], above[1])
+    d = jnp.where(negative, d_below[0], d_above[0])
+    d_lo = jnp.where(negative, d_below[1], d_above[1])
+    small = jnp.maximum(x, jnp.float32(-1000))  # -inf: -1000 e is 0 as well
+    n = small * w
+    y = _quotient(n, _product_error(small, w, n) + small * w_lo, d, d_lo)
+    y = jnp.where(negative, (y * s1) * s2, y)
+    return jnp.where(x > jnp.float32(87), x, y)  # x itself beyond (inf included: inf * 0 is NaN)
+
+
+def _mish_dash32(x: Array) -> Array:
+    """For x < 0 the reference's one-denominator form, e (4 (1 + x) + e ((6 + 4x) + e (4 + e))) / d^2
+    with d = e (e + 2) + 2, every step a pair, scaled by s1 s2 last. For x >= 0 the same over e^-4
+    (e = exp(-x)) as 1 minus a small term, 1 - e^2 (2 - 4x + 4e (1 - x + e)) / (1 + 2e + 2e^2)^2,
+    whose autodiff (mish'') stays accurate: as a quotient of two near-1 pairs, mish''(8) came out
+    2^-15 off and mish''(20) with the wrong sign. 2.6 ulps at most, measured (bound 4, times the
+    condition number)."""
+    big, lo, s1, s2, e, e_lo, zero = _mish_parts(x)
+    small = jnp.clip(x, jnp.float32(-1000), jnp.float32(1000))
+    one = zero + 1
+    u = _add(one, zero, small, zero)
+    six = _add(one * 6, zero, 4 * small, zero)
+    d = _add(*_mul(e, e_lo, *_add(e, e_lo, one + 1, zero)), one + 1, zero)
+    inner = _add(4 * u[0], 4 * u[1], *_mul(e, e_lo, *_add(*six, *_mul(e, e_lo, *_add(one * 4, zero, e, e_lo)))))
+    lower = _quotient(*_mul(big, lo, *inner), *_mul(*d, *d)) * s1 * s2
+    lower = jnp.where(x < jnp.float32(-1000), jnp.float32(0), lower)  # +0 at -inf, as the contract
+    q = 1 + 2 * e + 2 * (e * e)
+    s = (e * e) * (2 - 4 * small + 4 * e * ((1 - small) + e)) / (q * q)
+    return jnp.where(x < 0, lower, 1 - s)
+
+
+# Squareplus: (x + s) / 2 with s = sqrt(x^2 + b), and (b/2) / (s + |x|) for x < 0 (the same
+# quantity without the cancellation), both from P = s + |x|. A float32 s is within one ulp, and the
+# contract's bound (2 ulps; the condition number is at most 1) has no room for that plus the
+# additions and the division, so s and P are carried as float32 pairs.
+
+
+def _squareplus_scale(b: float) -> tuple[float, float]:
+    """k, a power of 2 near sqrt(b), and b / k^2 (exact): squareplus(x; b) = k squareplus(x/k; b/k^2),
+    so that u = x / k squared neither overflows nor underflows where b matters."""
+    if b == 0:
+        return 1.0, 0.0
+    k = 2.0 ** round(math.log2(b) / 2)
+    return k, float(np.float32(b / (k * k)))
+
+
+_SQUAREPLUS_BIG = 2.0**40  # |u| beyond: s = |u| (1 + b'/(2u^2)) with b'/(2u^2) below 2^-79
+
+
+def _squareplus_sum(x: Array, b: float) -> tuple[float, float, Array, Array, Array, Array, Array]:
+    """k, b', u = x / k, s0 and ds with s = s0 + ds to about 2^-36, and P = s + |u| as p + lo.
+
+    s0 = sqrt(fl(c^2 + b')) (c = |u| clamped at 2^40, where u^2 cannot overflow), and its residual
+    r = c^2 + b' - s0^2 computed exactly enough from 12-bit halves (products of halves are exact):
+    uh^2 - sh^2 is exact by Sterbenz where c^2 >= b' (sh^2 and uh^2 within a factor 2), b' - sh^2
+    where c^2 < b'; adding the other is exact again (the sum is near r, both terms within a factor
+    2). The cross terms are 2^-12 of s0^2: their roundings are 2^-12 of r. ds = r / (2 s0).
+    P: TwoSum of s0 and c, its error plus ds as lo."""
+    k, b_scaled = _squareplus_scale(b)
+    u = x * np.float32(1 / k)
+    a = jnp.abs(u)
+    big = a > jnp.float32(_SQUAREPLUS_BIG)
+    c = jnp.minimum(a, jnp.float32(_SQUAREPLUS_BIG))
+    b32 = np.float32(b_scaled)
+    cc = c * c
+    s0 = jnp.sqrt(cc + b32)
+    ch, sh = _top_half(c), _top_half(s0)
+    cl, sl = c - ch, s0 - sh
+    leading = jnp.where(cc >= b32, (ch * ch - sh * sh) + b32, (b32 - sh * sh) + ch * ch)
+    r = leading + 2 * (ch * cl - sh * sl) + (cl * cl - sl * sl)
+    ds = jnp.where(big, jnp.float32(0), r / (2 * s0))
+    p = s0 + c
+    lo = (c - (p - s0)) + (s0 - (p - (p - s0))) + ds  # TwoSum's error (additions only)
+    return k, b_scaled, u, jnp.where(big, a, s0), ds, jnp.where(big, a + a, p), jnp.where(big, jnp.float32(0), lo)
+
+
+def _squareplus32(x: Array, b: float) -> Array:
+    """P / 2 for x >= 0 (rounded once), (b'/2) / P = y0 (1 - lo/p) for x < 0: one ulp at most."""
+    k, b_scaled, u, _, _, p, lo = _squareplus_sum(x, b)
+    y0 = np.float32(b_scaled / 2) / p
+    y = jnp.where(u >= 0, (p + lo) * jnp.float32(0.5), y0 - y0 * (lo / p)) * np.float32(k)
+    return jnp.where(x > np.float32(_SQUAREPLUS_BIG * k), x, y)  # x itself beyond, inf included
+
+
+def _squareplus_dash32(x: Array, b: float) -> Array:
+    """q = squareplus(-|x|) / s = (b'/2) / (P s) for x < 0, 1 - q for x >= 0 (q <= 1/2: no
+    cancellation): two ulps at most."""
+    _, b_scaled, _, s0, ds, p, lo = _squareplus_sum(x, b)
+    t = (np.float32(b_scaled / 2) / p) / s0
+    q = t - t * (lo / p + ds / s0)
+    return jnp.where(x >= 0, 1 - q, q)
+
+
 FLOAT32: dict[str, Callable[..., Array]] = {
     "hard_swish": _hard_swish32,
+    "softplus": _softplus32,
+    "silu": _silu32,
+    "mish": _mish32,
+    "gelu": lambda x, approximate: _gelu_tanh32(x),  # the tanh form: see _body
+    "gelu_dash": lambda x, approximate: _gelu_tanh_dash32(x),
+    "mish_dash": _mish_dash32,
+    "silu_dash": _silu_dash32,
+    "squareplus": _squareplus32,
+    "squareplus_dash": _squareplus_dash32,
     "elu": _elu32,
     "selu": _selu32,
     "celu": _celu32,
