@@ -11,13 +11,11 @@ XLA on the CPU treats float32, float64 and bfloat16 subnormals as zero (denormal
 flush-to-zero); ``flushes`` tells validation, which then takes a subnormal number leak for the
 zero slope.
 
-float32 programs: every function and derivative but exact GELU computes float32 (and float16
-and bfloat16, rounded once at the end) in float32, with no float64 operation in the program
-(XLA's float64 runs at a fraction of float32's speed on CPUs, 1/32-1/64 on GPUs, and not at all
-on TPUs): see ``_expm1_lower``, ``_exp_pair`` and the pair arithmetic below them. Exact GELU still
-computes float32 in float64 (it needs an erfc: XLA's float32 one is 10^5 ulps off in its tail),
-traced with 64-bit types enabled (``jax.enable_x64``) also where the user has not enabled them:
-its float32 results are float32 either way.
+float32 programs: every function and derivative computes float32 (and float16 and bfloat16,
+rounded once at the end) in float32, with no float64 operation in the program (XLA's float64 runs
+at a fraction of float32's speed on CPUs, 1/32-1/64 on GPUs, and not at all on TPUs): see
+``_expm1_lower``, ``_exp_pair`` and the float32 pair arithmetic below them (``FLOAT32``). XLA's own
+float32 exp, expm1, log1p and erfc leave too little room for the 2-ulp bound.
 """
 
 from __future__ import annotations
@@ -36,10 +34,7 @@ from jax.custom_derivatives import SymbolicZero
 from .._checks import Array
 from .._reference import CHAIN, REFERENCE, rectifiers
 from .._reference import relu as reference
-from .._reference.rectifiers import IN_FLOAT64, SELU_SCALE, SELU_SCALE_ALPHA
-
-# jax.enable_x64 since JAX 0.7; jax.experimental.enable_x64 before.
-_enable_x64 = jax.enable_x64 if hasattr(jax, "enable_x64") else jax.experimental.enable_x64  # type: ignore[attr-defined]
+from .._reference.rectifiers import SELU_SCALE, SELU_SCALE_ALPHA
 
 Number = float | int
 
@@ -59,7 +54,7 @@ def compiled(name: str, parameters: tuple[Any, ...]) -> Callable[[Array], Array]
     if name.endswith("_dash"):  # derivatives of derivatives: plain autodiff of the formula
         return jax.jit(lambda x: value(x, *parameters, jnp))
     if name in CHAIN:
-        chain = _with_x64(CHAIN[name]) if name in IN_FLOAT64 else CHAIN[name]
+        chain = CHAIN[name]
     else:
         dash = _body(f"{name}_dash")
 
@@ -70,7 +65,7 @@ def compiled(name: str, parameters: tuple[Any, ...]) -> Callable[[Array], Array]
     def f(x: Array) -> Array:
         return value(x, *parameters, jnp)
 
-    apart = name in APART and (name != "gelu" or parameters[0])  # the tanh form
+    apart = name in APART
 
     def f_jvp(primals: tuple[Array], tangents: tuple[Any]) -> tuple[Array, Array]:
         (x,), (t,) = primals, tangents
@@ -87,27 +82,21 @@ def compiled(name: str, parameters: tuple[Any, ...]) -> Callable[[Array], Array]
 # barrier): value and derivative then share no expression, and each fuses into one loop. Shared,
 # XLA writes out every intermediate the two use (a division or an exp with two users is not fused
 # twice): SiLU's value_and_grad was split into 11 loops, 4.5x jax.nn's; apart 2.5x (softplus 2.1x
-# -> 1.8x, squareplus 2.2x -> 1.3x, the tanh form 4.5x -> 4.1x; Mish and ELU were slower apart).
+# -> 1.8x, squareplus 2.2x -> 1.3x, the tanh form 4.5x -> 4.1x, 13 loops -> 3; exact GELU is 3 loops
+# either way; Mish and ELU were slower apart).
 APART = frozenset(["silu", "softplus", "squareplus", "gelu"])
-
-
-def _with_x64(body: Callable[..., Array]) -> Callable[..., Array]:
-    def traced_with_x64(*args: Any) -> Array:
-        with _enable_x64(True):
-            return body(*args)
-
-    return traced_with_x64
 
 
 def _body(name: str) -> Callable[..., Array]:
     """The body that computes ``name``: FLOAT32's for every dtype but float64, where it has one."""
-    reference = _with_x64(REFERENCE[name]) if name in IN_FLOAT64 else REFERENCE[name]
+    reference = REFERENCE[name]  # float64 (which exists only where 64-bit types are enabled), and
+    # the functions with no float32 kernel, which compute float16 in float32 (rectifiers.in_wider_dtype)
     narrow = FLOAT32.get(name)
     if narrow is None:
         return reference
 
     def body(x: Array, *args: Any) -> Array:
-        if x.dtype == jnp.float64 or (name.startswith("gelu") and not args[0]):  # exact GELU: float64
+        if x.dtype == jnp.float64:
             return reference(x, *args)
         return narrow(x.astype(jnp.float32), *args[:-1]).astype(x.dtype)
 
@@ -415,6 +404,195 @@ def _gelu_tanh_dash32(x: Array) -> Array:
     return _sigmoid_slope(x, a, a_lo, *k)
 
 
+# Exact GELU: x Phi(x) and its derivative Phi(x) + x phi(x), from the Mills ratio M(z) = Phi(-z) /
+# phi(z) (z = |x|): Phi(-z) = phi(z) M(z), and Phi(x) + x phi(x) = phi(z) (M(z) - z) for x < 0,
+# 1 - phi(z) (M(z) - z) for x >= 0. M is entire and smooth: a polynomial of degree 9 in z - c on each
+# of 9 intervals, fitted (weighted least squares on 60 Chebyshev nodes) to mpmath's M, within 3e-10
+# relative with these coefficients rounded to float32 (the first two kept as pairs); z - c is exact
+# (Sterbenz: each c is within a factor 2 of its interval, and the first c is 0). phi(z) is
+# exp(-z^2/2) / sqrt(2 pi) from ``_exp_pair`` with z^2 exact. XLA's float32 erf and erfc are 10^5
+# ulps off in erfc's tail.
+
+_MILLS_STARTS = (0.5, 1.0, 2.0, 3.25, 4.75, 6.75, 9.5, 13.5)  # the intervals after [0, 0.5)
+_MILLS_TOP = 19.5  # phi(z) is below 2^-245 beyond: the pieces it multiplies are 0
+_MILLS = (  # (c, M(c), M'(c), M''(c)/2, ...) per interval
+    (
+        0.0,
+        1.2533141373151542,
+        -0.9999999998659619,
+        0.626657059981865,
+        -0.3333331138514798,
+        0.15666142662821086,
+        -0.06664537536314023,
+        0.02601248782282306,
+        -0.009238556693501947,
+        0.0027471980413554037,
+        -0.0005007448653516408,
+    ),
+    (
+        0.75,
+        0.7525711790634687,
+        -0.4355716157022107,
+        0.21294623359437978,
+        -0.09195398019705918,
+        0.03599519340736898,
+        -0.01299151653912796,
+        0.0043749766434253365,
+        -0.001387145099739479,
+        0.00042200504342047087,
+        -0.00012027575021692348,
+    ),
+    (
+        1.5,
+        0.5158156382259714,
+        -0.22627654265142016,
+        0.08820041048539758,
+        -0.03132530905123441,
+        0.010303164568072377,
+        -0.0031741219635347986,
+        0.0009230686209538428,
+        -0.0002554806808448774,
+        7.021178262028236e-05,
+        -1.758808261621491e-05,
+    ),
+    (
+        2.625,
+        0.34048935329217767,
+        -0.10621544761259263,
+        0.03083690098318359,
+        -0.008422860476683901,
+        0.0021817368723149465,
+        -0.0005391668923520231,
+        0.0001276379422617504,
+        -2.9114509913569427e-05,
+        6.692961985467076e-06,
+        -1.4106532108599932e-06,
+    ),
+    (
+        4.0,
+        0.23665238291553825,
+        -0.05339046834353506,
+        0.01154525458843478,
+        -0.0024031497926715398,
+        0.0004831664509839225,
+        -9.409884116120603e-05,
+        1.7782240438970105e-05,
+        -3.2730649284202498e-06,
+        6.125635511916131e-07,
+        -1.063237296357311e-07,
+    ),
+    (
+        5.75,
+        0.16907015040963586,
+        -0.027846635154314202,
+        0.004475999033443928,
+        -0.0007032133936831713,
+        0.000108131325330702,
+        -1.6292576055624096e-05,
+        2.40587449480548e-06,
+        -3.492701411729144e-07,
+        5.2316147424385557e-08,
+        -7.2772983797124165e-09,
+    ),
+    (
+        8.125,
+        0.12129146987859396,
+        -0.01450680725204493,
+        0.001711830418281875,
+        -0.00019939489038400037,
+        2.2936983670843485e-05,
+        -2.606761636597538e-06,
+        2.924724041870742e-07,
+        -3.249652227314488e-08,
+        3.776590383401451e-09,
+        -4.072385092959022e-10,
+    ),
+    (
+        11.5,
+        0.08631338487640419,
+        -0.007396073953228756,
+        0.0006292671643592471,
+        -5.3167051603045073e-05,
+        4.4616015987465705e-06,
+        -3.7189378931783933e-07,
+        3.074597589455456e-08,
+        -2.5309792849831978e-09,
+        2.213139459417866e-10,
+        -1.7835323186789568e-11,
+    ),
+    (
+        16.5,
+        0.06038585791024469,
+        -0.003633344544963965,
+        0.00021783642795219303,
+        -1.3014374423177133e-05,
+        7.748390792889132e-07,
+        -4.5970822820319405e-08,
+        2.7120732456259214e-09,
+        -1.5992027815737046e-10,
+        1.0165818290594627e-11,
+        -5.899078530642046e-13,
+    ),
+)
+_INVERSE_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+
+
+def _pick(z: Array, values: list[float] | list[np.float32]) -> Array:
+    """The interval's value of a coefficient, by selects (no gather)."""
+    picked = jnp.float32(values[0]) + z * 0
+    for start, value in zip(_MILLS_STARTS, values[1:], strict=True):
+        picked = jnp.where(z >= jnp.float32(start), jnp.float32(value), picked)
+    return picked
+
+
+def _float32_pair(value: float) -> tuple[np.float32, np.float32]:
+    high = np.float32(value)
+    return high, np.float32(value - float(high))
+
+
+def _gelu_parts(x: Array) -> tuple[Array, tuple[Array, Array], tuple[Array, Array], Array, Array]:
+    """z = |x| (clamped at _MILLS_TOP), phi(z) / (s1 s2) and M(z) as pairs, s1 and s2."""
+    z = jnp.minimum(jnp.abs(x), jnp.float32(_MILLS_TOP))
+    center = _pick(z, [row[0] for row in _MILLS])
+    h = z - center
+    s = _pick(z, [row[-1] for row in _MILLS])
+    for j in range(len(_MILLS[0]) - 2, 2, -1):
+        s = s * h + _pick(z, [row[j] for row in _MILLS])
+    c1 = [_float32_pair(row[2]) for row in _MILLS]
+    c0 = [_float32_pair(row[1]) for row in _MILLS]
+    t = _add(_pick(z, [c[0] for c in c1]), _pick(z, [c[1] for c in c1]), h * s, z * 0)
+    mills = _add(_pick(z, [c[0] for c in c0]), _pick(z, [c[1] for c in c0]), *_mul(h, z * 0, *t))
+    zz = z * z
+    m = jnp.maximum(zz * jnp.float32(-0.5), jnp.float32(_EXP_FLOOR))
+    m_lo = jnp.where(m > jnp.float32(_EXP_FLOOR), _product_error(z, z, zz) * jnp.float32(-0.5), jnp.float32(0))
+    big, lo, s1, s2 = _exp_pair(m)
+    density = _mul(big, lo + big * m_lo, *_float32_pair(_INVERSE_SQRT_2PI))
+    return z, density, mills, s1, s2
+
+
+def _gelu32(x: Array) -> Array:
+    """x Phi(-z) for x < 0 (scaled by s1 s2 last), x (1 - Phi(-z)) for x >= 0; x itself from 10
+    on (Phi(-10) x is below half an ulp of x)."""
+    _, density, mills, s1, s2 = _gelu_parts(x)
+    q = _mul(*density, *mills)
+    small = jnp.maximum(x, jnp.float32(-1000))
+    n = small * q[0]
+    below = (n + (_product_error(small, q[0], n) + small * q[1])) * s1 * s2
+    upper = _add(q[0] * 0 + 1, q[0] * 0, -(q[0] * s1 * s2), -(q[1] * s1 * s2))
+    n = small * upper[0]
+    above = n + (_product_error(small, upper[0], n) + small * upper[1])
+    return jnp.where(x > jnp.float32(10), x, jnp.where(x < 0, below, above))
+
+
+def _gelu_dash32(x: Array) -> Array:
+    """G = phi(z) (M(z) - z), a pair; G for x < 0 (+0 at -inf, as the contract), 1 - G for x >= 0."""
+    z, density, mills, s1, s2 = _gelu_parts(x)
+    g = _mul(*density, *_add(*mills, -z, z * 0))
+    below = jnp.where(x < jnp.float32(-1000), jnp.float32(0), (g[0] + g[1]) * s1 * s2)
+    above = (1 - g[0] * s1 * s2) - g[1] * s1 * s2
+    return jnp.where(x < 0, below, above)
+
+
 # Softplus: max(x, 0) + log1p(e) / beta with e = exp(-|beta x|) as a pair (``_exp_pair``) and
 # log1p(e) = 2 atanh(e / (2 + e)): with XLA's float32 exp and log1p it is 2.8 ulps off near
 # x = -0.7, where the bound is 2.
@@ -585,8 +763,8 @@ FLOAT32: dict[str, Callable[..., Array]] = {
     "softplus": _softplus32,
     "silu": _silu32,
     "mish": _mish32,
-    "gelu": lambda x, approximate: _gelu_tanh32(x),  # the tanh form: see _body
-    "gelu_dash": lambda x, approximate: _gelu_tanh_dash32(x),
+    "gelu": lambda x, approximate: _gelu_tanh32(x) if approximate else _gelu32(x),
+    "gelu_dash": lambda x, approximate: _gelu_tanh_dash32(x) if approximate else _gelu_dash32(x),
     "mish_dash": _mish_dash32,
     "silu_dash": _silu_dash32,
     "squareplus": _squareplus32,
