@@ -719,7 +719,7 @@ def _squareplus_sum(x: Array, b: float) -> tuple[float, float, Array, Array, Arr
 
     s0 = sqrt(fl(c^2 + b')) (c = |u| clamped at 2^40, where u^2 cannot overflow), and its residual
     r = c^2 + b' - s0^2 computed exactly enough from 12-bit halves (products of halves are exact):
-    uh^2 - sh^2 is exact by Sterbenz where c^2 >= b' (sh^2 and uh^2 within a factor 2), b' - sh^2
+    ch^2 - sh^2 is exact by Sterbenz where c^2 >= b' (sh^2 and ch^2 within a factor 2), b' - sh^2
     where c^2 < b'; adding the other is exact again (the sum is near r, both terms within a factor
     2). The cross terms are 2^-12 of s0^2: their roundings are 2^-12 of r. ds = r / (2 s0).
     P: TwoSum of s0 and c, its error plus ds as lo."""
@@ -736,8 +736,8 @@ def _squareplus_sum(x: Array, b: float) -> tuple[float, float, Array, Array, Arr
     leading = jnp.where(cc >= b32, (ch * ch - sh * sh) + b32, (b32 - sh * sh) + ch * ch)
     r = leading + 2 * (ch * cl - sh * sl) + (cl * cl - sl * sl)
     ds = jnp.where(big, jnp.float32(0), r / (2 * s0))
-    p = s0 + c
-    lo = (c - (p - s0)) + (s0 - (p - (p - s0))) + ds  # TwoSum's error (additions only)
+    p, error = _two_sum(s0, c)
+    lo = error + ds
     return k, b_scaled, u, jnp.where(big, a, s0), ds, jnp.where(big, a + a, p), jnp.where(big, jnp.float32(0), lo)
 
 
