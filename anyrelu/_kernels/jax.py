@@ -389,30 +389,28 @@ _GELU_3B = np.float32(6 * math.sqrt(2 / math.pi) * 0.044715)
 _GELU_3B_LO = np.float32(6 * math.sqrt(2 / math.pi) * 0.044715 - float(_GELU_3B))
 
 
-def _gelu_tanh_exponent(x: Array) -> tuple[Array, Array, Array]:
-    """x clipped to +-1e4 (x^3 cannot overflow; sigmoid(2u) is 0 or 1 there) and a = A x + B x^3
-    as a float32 pair, every product and sum carried: exp(-|a|) has condition number |a| (up to
-    about 100 before the value underflows), so a must be right to 2^-31 or so."""
+def _gelu_tanh_exponent(x: Array) -> tuple[Array, Array, tuple[Array, Array], tuple[Array, Array]]:
+    """a = A x + B x^3 as a float32 pair, every product and sum carried, from x clipped to +-1e4
+    (x^3 cannot overflow; sigmoid(2u) is 0 or 1 there): exp(-|a|) has condition number |a| (up to
+    about 100 before the value underflows), so a must be right to 2^-31 or so. And A x and x^3 as
+    pairs, for the derivative's x a' = A x + 3 B x^3."""
     small = jnp.clip(x, jnp.float32(-1e4), jnp.float32(1e4))
     zero = small * 0
     square = _mul(small, zero, small, zero)
     cube = _mul(*square, small, zero)
-    a = _add(*_mul(jnp.float32(_GELU_A), jnp.float32(_GELU_A_LO), small, zero), *_mul(*cube, _GELU_B, _GELU_B_LO))
-    return small, a[0], a[1]
+    linear = _mul(jnp.float32(_GELU_A), jnp.float32(_GELU_A_LO), small, zero)
+    return *_add(*linear, *_mul(*cube, _GELU_B, _GELU_B_LO)), linear, cube
 
 
 def _gelu_tanh32(x: Array) -> Array:
-    _, a, a_lo = _gelu_tanh_exponent(x)
+    a, a_lo, _, _ = _gelu_tanh_exponent(x)
     return _times_sigmoid(x, a, a_lo, 30.0)  # sigmoid(a) is 1 from x = 8.2 on
 
 
 def _gelu_tanh_dash32(x: Array) -> Array:
     """k = x a' = A x + 3 B x^3, as a pair."""
-    small, a, a_lo = _gelu_tanh_exponent(x)
-    zero = small * 0
-    cube = _mul(*_mul(small, zero, small, zero), small, zero)
-    k = _add(*_mul(jnp.float32(_GELU_A), jnp.float32(_GELU_A_LO), small, zero), *_mul(*cube, _GELU_3B, _GELU_3B_LO))
-    return _sigmoid_slope(x, a, a_lo, *k)
+    a, a_lo, linear, cube = _gelu_tanh_exponent(x)
+    return _sigmoid_slope(x, a, a_lo, *_add(*linear, *_mul(*cube, _GELU_3B, _GELU_3B_LO)))
 
 
 # Exact GELU: x Phi(x) and its derivative Phi(x) + x phi(x), from the Mills ratio M(z) = Phi(-z) /
@@ -574,10 +572,8 @@ def _gelu_parts(x: Array) -> tuple[Array, tuple[Array, Array], tuple[Array, Arra
     t = _add(_pick(z, [c[0] for c in c1]), _pick(z, [c[1] for c in c1]), h * s, z * 0)
     mills = _add(_pick(z, [c[0] for c in c0]), _pick(z, [c[1] for c in c0]), *_mul(h, z * 0, *t))
     zz = z * z
-    m = jnp.maximum(zz * jnp.float32(-0.5), jnp.float32(_EXP_FLOOR))
-    m_lo = jnp.where(m > jnp.float32(_EXP_FLOOR), _product_error(z, z, zz) * jnp.float32(-0.5), jnp.float32(0))
-    big, lo, s1, s2 = _exp_pair(m)
-    density = _mul(big, lo + big * m_lo, *_float32_pair(_INVERSE_SQRT_2PI))
+    big, lo, s1, s2 = _exp_minus_abs(zz * jnp.float32(0.5), _product_error(z, z, zz) * jnp.float32(0.5))
+    density = _mul(big, lo, *_float32_pair(_INVERSE_SQRT_2PI))
     return z, density, mills, s1, s2
 
 
@@ -619,18 +615,13 @@ def _softplus32(x: Array, beta: float) -> Array:
     Below z = -20, log1p(e) = e to 2^-30: e / beta, scaled by s1 s2 last, so that a subnormal e
     with a normal e / beta (beta < 1) is not lost. 1.2 ulps at most, measured."""
     beta = float(np.float32(beta))
-    if beta == 1:
-        z, z_lo = x, jnp.float32(0)
-    else:
+    z, z_lo = x, 0.0
+    if beta != 1:
         z = x * np.float32(beta)
         z_lo = _product_error(x, jnp.float32(beta), z)
-    m = jnp.maximum(jnp.where(z >= 0, -z, z), jnp.float32(_EXP_FLOOR))
-    # exp(m + m_lo) = exp(m) (1 + m_lo); m_lo = 0 where m is clamped (x = inf: z_lo is NaN)
-    m_lo = jnp.where(m > jnp.float32(_EXP_FLOOR), jnp.where(z >= 0, -z_lo, z_lo), jnp.float32(0))
-    big, lo, s1, s2 = _exp_pair(m)
-    lo = lo + big * m_lo
+    big, lo, s1, s2 = _exp_minus_abs(z, z_lo)
     e, e_lo = (big * s1) * s2, (lo * s1) * s2
-    two = m * 0 + 2  # an array: see _exp_pair
+    two = big * 0 + 2  # an array: see _exp_pair
     d = two + e
     d_lo = (e - (d - two)) + e_lo
     r = _reciprocal(d, 2.0)  # no division: t is used five times (see _reciprocal)
@@ -645,12 +636,11 @@ def _softplus32(x: Array, beta: float) -> Array:
     if beta == 1:
         near, tail = hi + low, ((big + lo) * s1) * s2
     else:
-        inverse = np.float32(1 / beta)
-        inverse_lo = np.float32(1 / beta - float(inverse))
+        inverse, inverse_lo = _float32_pair(1 / beta)
         product = hi * inverse
         near = product + ((_product_error(hi, jnp.float32(inverse), product) + hi * inverse_lo) + low * inverse)
         tail = (((big + lo) * inverse) * s1) * s2
-    return jnp.maximum(x, 0) + jnp.where(m < jnp.float32(-20), tail, near)
+    return jnp.maximum(x, 0) + jnp.where(jnp.abs(z) > jnp.float32(20), tail, near)
 
 
 # Mish: x tanh(softplus(x)) = x n / (n + 2) with n = e^x (e^x + 2), from e = exp(-|x|) as a pair,
@@ -660,9 +650,8 @@ def _softplus32(x: Array, beta: float) -> Array:
 
 def _mish_parts(x: Array) -> tuple[Array, Array, Array, Array, Array, Array, Array]:
     """e = exp(-|x|) = (big + lo) s1 s2, e and e_lo scaled, and an array 0 (see _exp_pair)."""
-    m = jnp.maximum(jnp.where(x >= 0, -x, x), jnp.float32(_EXP_FLOOR))
-    big, lo, s1, s2 = _exp_pair(m)
-    return big, lo, s1, s2, (big * s1) * s2, (lo * s1) * s2, m * 0
+    big, lo, s1, s2 = _exp_minus_abs(x, 0.0)
+    return big, lo, s1, s2, (big * s1) * s2, (lo * s1) * s2, big * 0
 
 
 def _mish32(x: Array) -> Array:
