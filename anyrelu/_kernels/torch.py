@@ -228,14 +228,33 @@ def _native_chain(leak: float, max_value: float | None) -> Callable[[Array, Arra
 def _host_chain(leak: float, max_value: float | None) -> Callable[[Array, Array, Any], Array]:
     if max_value is not None:
         inside = min(1.0, max_value / 2)  # a point strictly between 0 and the cap
-        return lambda x, t, _: torch.ops.aten.hardtanh_backward(t, _nan_to(x, inside), 0.0, float(max_value))
+        cap = float(max_value)
+        return lambda x, t, _: _fused_backward(torch.ops.aten.hardtanh_backward, t, x, inside, 0.0, cap)
     if leak == 0:
         return lambda x, t, _: torch.ops.aten.threshold_backward(t, x, 0.0)
-    return lambda x, t, _: torch.ops.aten.leaky_relu_backward(t, _nan_to(x, 1.0), float(leak), False)
+    slope = float(leak)
+    return lambda x, t, _: _fused_backward(torch.ops.aten.leaky_relu_backward, t, x, 1.0, slope, False)
 
 
 def _nan_to(x: torch.Tensor, inside: float) -> torch.Tensor:
     return torch.nan_to_num(x, nan=inside, posinf=float("inf"), neginf=float("-inf"))
+
+
+def _fused_backward(kernel: Any, t: torch.Tensor, x: torch.Tensor, inside: float, *args: Any) -> Array:
+    """``kernel(t, x, *args)`` -- torch's fused backward kernel, given as its overload packet --
+    with x's NaN moved to ``inside``. In a plain backward the kernel writes its result over the
+    moved copy (its ``grad_input=`` form): one allocation, not two, which is a third of the
+    chain rule's time at 10^6 elements. Not where autograd records the chain rule (double
+    backward, torch.func), which out= forms refuse."""
+    moved = _nan_to(x, inside)
+    if t.shape == x.shape and t.dtype == x.dtype and _plain(t, x):
+        return kernel.grad_input(t, moved, *args, grad_input=moved)
+    return kernel(t, moved, *args)
+
+
+def _plain(*tensors: torch.Tensor) -> bool:
+    """Whether this is a plain backward: nothing records the operations run on ``tensors``."""
+    return not (_grad_enabled() or any(_wrapped(t) for t in tensors))
 
 
 def relu_dash(x: torch.Tensor, leak: Any, max_value: Any, threshold: Any, xp: ModuleType) -> Array:
@@ -305,7 +324,10 @@ def _elu_kernels(alpha: float, scale: float, input_scale: float) -> tuple[Callab
     identity side (elu_backward's vectorized loop gives NaN there)."""
 
     def native_chain(x: torch.Tensor, t: torch.Tensor) -> Array:
-        return torch.ops.aten.elu_backward(t, alpha, scale, input_scale, False, _nan_to(x, 1.0))
+        moved = _nan_to(x, 1.0)
+        if t.shape == x.shape and t.dtype == x.dtype and _plain(t, x):  # as _fused_backward
+            return torch.ops.aten.elu_backward.grad_input(t, alpha, scale, input_scale, False, moved, grad_input=moved)
+        return torch.ops.aten.elu_backward(t, alpha, scale, input_scale, False, moved)
 
     # f'' = alpha scale input_scale^2 exp(input_scale x) on the lower piece (x <= 0, the lesson's
     # rule), 0 elsewhere and at NaN; written in torch's operations, so its own derivative is right.
@@ -369,7 +391,7 @@ def _hard_sigmoid_chain(x: torch.Tensor, t: torch.Tensor) -> Array:
     hardtanh_backward."""
     if x.dtype == torch.float64 or _grad_enabled() or _wrapped(t) or _wrapped(x):
         return torch.ops.aten.hardtanh_backward(t * (1 / 6), _nan_to(x, 0.0), -3.0, 3.0)
-    return torch.ops.aten.hardsigmoid_backward(t, _nan_to(x, 0.0))
+    return _fused_backward(torch.ops.aten.hardsigmoid_backward, t, x, 0.0)
 
 
 # min(max(x + 3, 0), 6) / 6 is the reference's bits: x + 3 is exact near -3, and where it rounds
@@ -448,26 +470,42 @@ def _rounded_once(
     )
 
 
-def _silu_dash(w: torch.Tensor) -> Array:
-    """silu'(w) = s(w) + silu(w) s(-w), s the logistic function: s(-w) from torch's sigmoid, so
-    that no 1 - s(w) cancels (torch's silu_backward is 2x the bound at x = 16.6); in float64, as
-    the sum cancels for w < -1 (in float32, 5 ulp off at x = -2.03); w clipped to ±1000 in
-    silu(w), so that -inf gives 0 + (-0.0) = +0.0 and +inf 1 + 0."""
-    tail = torch.nn.functional.silu(torch.clamp(w, -1000.0, 1000.0)).mul_(torch.sigmoid(-w))
-    return torch.sigmoid(w).add_(tail)
+def _silu_dash(x: torch.Tensor) -> Array:
+    """silu'(x) = s(x) (1 + x s(-x)) = s(x) (x + d) / d, d = 1 + e^x, s the logistic function, in
+    x's dtype (the half types in float32, rounded once): (x + d) / d cancels only near silu's
+    minimum (x = -1.28), where the condition number allows it, unlike 1 + x s(-x), whose rounded
+    x s(-x) cancels against 1 for every x < -1 (5 ulp at x = -2.03, as torch's silu_backward,
+    which is also 2x the bound at x = 16.6, where its 1 - s(x) cancels). 3.5 ulp at worst in
+    float32 on every ATen capability (the bound is 4). x is clipped to [-1000, 40] (e^x + 1 is
+    finite, 1 above 40; s is torch's sigmoid), and +0.0 added: -inf gives +0.0, not 0 * -999."""
+    if x.dtype != torch.float32:
+        return _silu_dash(x.float()).to(x.dtype)
+    q = torch.clamp(x, -1000.0, 40.0)
+    d = torch.exp(q).add_(1)
+    q.add_(d).div_(d)
+    s = torch.sigmoid(x) if _wrapped(x) else torch.sigmoid(x, out=d)  # vmap refuses out=
+    return q.mul_(s).add_(0.0)  # two allocations: a fresh one costs as much as two passes
 
 
 def _silu_second(w: torch.Tensor) -> Array:
-    """silu''(w) = s(w) s(-w) (2 + w (s(-w) - s(w))), w clipped to ±1000 in the factor (s(w) s(-w)
-    is 0 beyond, 0 * inf would be NaN)."""
-    s, s_minus = torch.sigmoid(w), torch.sigmoid(-w)
-    return s * s_minus * (torch.clamp(w, -1000.0, 1000.0) * (s_minus - s) + 2)
+    """silu''(w) = s(w) s(-w) (2 + w (s(-w) - s(w))), in float64 and rounded once to w's dtype, w
+    clipped to ±1000 in the factor (s(w) s(-w) is 0 beyond, 0 * inf would be NaN)."""
+    w64 = w.double()
+    s, s_minus = torch.sigmoid(w64), torch.sigmoid(-w64)
+    return (s * s_minus * (torch.clamp(w64, -1000.0, 1000.0) * (s_minus - s) + 2)).to(w.dtype)
 
 
 # silu: torch's kernel is within the bound in float32 and the half types, but NaN at -inf (-inf *
 # 0); from x floored at -1000 it gives -0.0 there, as the true value is below every subnormal. Not
-# float64: it gives -0.0 at x = -710, where silu is -2.4e-306, a normal number.
-SILU = _rounded_once("silu", lambda x: torch.nn.functional.silu(torch.clamp(x, min=-1000.0)), _silu_dash, _silu_second)
+# float64: it gives -0.0 at x = -710, where silu is -2.4e-306, a normal number. The value is
+# computed in place on the clipped copy (one allocation).
+SILU = _with_slope(
+    lambda x: torch.nn.functional.silu(torch.clamp(x, min=-1000.0), inplace=True),
+    _silu_dash,
+    _silu_second,
+    (torch.float32, torch.float16, torch.bfloat16),
+    (lambda x, xp: KERNELS_BY_REFERENCE["silu"](x, xp), REFERENCE["silu_dash"]),  # defined below
+)
 
 
 def _mish_parts(w: torch.Tensor) -> tuple[Array, Array, Array, Array]:
