@@ -309,7 +309,7 @@ def _native_order(body: Callable[..., Array]) -> Callable[..., Array]:
 REFERENCE_KERNELS = {
     name: _native_order(plain(blocked(quiet(body, invalid="warn")))) for name, body in REFERENCE.items()
 }
-# ---------------------------------------------------------------- SiLU, squareplus, hard swish
+# ---------------------------------------------------------------- SiLU, squareplus
 #
 # float16 and float32 in float64 blocks as well, with no mask: min/max/clip and formulas whose
 # pieces cannot cancel. In float64 each result is within a few float64 ulps, so the one rounding
@@ -370,16 +370,25 @@ def _squareplus(w: Array, b: float) -> Array:
     return s
 
 
-def _hard_swish(w: Array) -> Array:
-    """w (w + 3) / 6 from w clipped to [-4, 3] below and 0..6 in the factor: exact in float64 up
-    to the division; + 0.0 turns the -0.0 of w <= -3 into the contract's +0.0 (x = -inf: -4 * 0)."""
-    np.maximum(w, -4.0, out=w)
-    factor = np.add(w, 3.0)
-    np.clip(factor, 0.0, 6.0, out=factor)
-    factor *= w
-    factor /= 6.0
-    factor += 0.0
-    return factor
+def _hard_swish32(x: Array) -> Array:
+    """x hard_sigmoid(x) in float32 for float16 and float32 x (float16 rounded once at the end):
+    w = max(x, -3), g = max(-3 - w, -6) = -min(w + 3, 6), then w (g / -6). Three roundings, 1.8 ulp
+    at worst (the bound is 2); IEEE arithmetic, so every SIMD path gives the same bits. The signs
+    are chosen so that no mask is needed: at x <= -3 (-inf too), -3 * (+0.0 / -6) is the
+    contract's +0.0, and for x >= 3 the factor is exactly 1 (x * 6 / 6 would overflow near
+    float32's largest number). Five passes, two allocations: 1.3x the user's
+    x * clip(x + 3, 0, 6) / 6, against 3-5x for the float64 blocks it replaces."""
+    wide = x.astype(np.float32, copy=False)
+    w = np.maximum(wide, _constant(np.dtype(np.float32), -3))
+    g = np.subtract(_constant(np.dtype(np.float32), -3), w)
+    np.maximum(g, _constant(np.dtype(np.float32), -6), out=g)
+    g /= _constant(np.dtype(np.float32), -6)
+    g *= w
+    return g if x.dtype == np.float32 else g.astype(x.dtype)
+
+
+def _hard_swish(x: Array, xp: ModuleType) -> Array:
+    return _hard_swish32(x) if _widens(x) and x.ndim else REFERENCE_KERNELS["hard_swish"](x, xp)  # 0-d: scalars
 
 
 ELU = _elu_family("elu", lambda alpha: (alpha, 1.0, 1.0))
@@ -399,5 +408,5 @@ KERNELS = {
     "silu": _widened("silu", _silu),
     "silu_dash": _widened("silu_dash", _silu_dash, plus_zero=True),
     "squareplus": _widened("squareplus", _squareplus),
-    "hard_swish": _widened("hard_swish", _hard_swish),
+    "hard_swish": _native_order(plain(_hard_swish)),
 }
