@@ -10,6 +10,7 @@ AVX2 and baseline CPUs. The full screen (4M float32 points per function) runs be
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import subprocess
@@ -252,18 +253,19 @@ def test_torch_second_derivatives_match_mpmath(name, kwargs, xs):
     np.testing.assert_allclose(hessian.numpy(), expected, rtol=1e-9, atol=1e-300)
 
 
-@pytest.mark.parametrize("name", ["silu", "mish"])
-def test_torch_float32_second_derivatives_match_mpmath_and_vanish_at_the_infinities(name):
-    """silu and mish on float32 torch tensors: f' and its chain rule f'' in float64, rounded once."""
+@pytest.mark.parametrize(("name", "kwargs"), [("silu", {}), ("mish", {}), ("gelu", {"approximate": True})])
+def test_torch_float32_second_derivatives_match_mpmath_and_vanish_at_the_infinities(name, kwargs):
+    """silu, mish and tanh-GELU on float32 torch tensors: the chain rule of f' is f'', rounded once
+    from float64."""
     torch = pytest.importorskip("torch", reason="torch is not installed")
     from torch.func import grad, vmap
 
     xs = [0.0, -1.0, -1.5, 2.0, -2.5, 8.0, -20.0, 20.0, -40.0]
     x = torch.tensor(xs, dtype=torch.float32, requires_grad=True)
-    f = getattr(anyrelu, name)
+    f = functools.partial(getattr(anyrelu, name), **kwargs)
     (first,) = torch.autograd.grad(f(x).sum(), x, create_graph=True)
     (second,) = torch.autograd.grad(first.sum(), x)
-    expected = [_exact_second(name, {}, v) for v in xs]
+    expected = [_exact_second(name, kwargs, v) for v in xs]
     np.testing.assert_allclose(second.numpy(), expected, rtol=2**-21, atol=1e-37)
     np.testing.assert_array_equal(vmap(grad(grad(f)))(x.detach()).numpy(), second.numpy())
     ends = torch.tensor([-math.inf, math.inf], requires_grad=True)

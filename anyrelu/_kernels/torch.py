@@ -22,10 +22,10 @@ The rest of the family: torch's own kernels where the accuracy tests hold them t
 ``hardsigmoid_backward``, ``hardtanh_backward`` in float64 and under double backward;
 ``softplus`` with its switch moved to where it is exact, with ``softplus_backward``; the ``silu``
 value; hard swish's value as ``threshold * hardsigmoid`` and its derivative as the reference's
-operations fused by ``hardtanh_backward``; float64 torch operations rounded once
-for GELU, Mish and the derivatives of SiLU and Mish), the reference bodies (float32 in float64)
-otherwise; derivatives through ``Explicit`` alike. Under torch.compile and torch.export a call is
-one node of the graph: ``torch_graph.in_graph``.
+operations fused by ``hardtanh_backward``; SiLU's derivative in float32 as ``s(x) (x + d) / d``;
+float64 torch operations rounded once for both GELUs, Mish and Mish's derivative), the reference
+bodies (float32 in float64) otherwise; derivatives through ``Explicit`` alike. Under
+torch.compile and torch.export a call is one node of the graph: ``torch_graph.in_graph``.
 """
 
 from __future__ import annotations
@@ -607,8 +607,62 @@ def _native_kernels(name: str, kernels: Callable[..., Any]) -> tuple[Callable[..
     return value, dash
 
 
-# gelu's tanh form stays the reference: its float32 derivative needs float64 for the bound.
-GELU = _native_kernels("gelu", lambda approximate: None if approximate else (_gelu_value, _gelu_chain))
+# ---- GELU's tanh form: x s(z), s the logistic function, z = 2 u = 2 sqrt(2/pi) (x + 0.044715 x^3).
+# In float32 z carries 2 ulp and s(z) magnifies it 2x near x = -1.35 (5 ulp; the derivative 7.5
+# ulp at -1.6): float32 and the half types compute in float64 with torch's operations, rounded
+# once (0.5 ulp at worst on every ATen capability), in place on one float64 copy of x.
+_Z1 = 2 * math.sqrt(2 / math.pi)  # z = x (_Z1 + _Z3 x^2)
+_Z3 = _Z1 * 0.044715
+
+
+def _gelu_tanh_value(x: torch.Tensor) -> Array:
+    """x s(z), from x floored at -1000 (-inf * 0 would be NaN; there s(z) is 0 and x s(z) -0.0)."""
+    w = torch.clamp(x, min=-1000.0).double()  # clamp_ has no vmap rule
+    z = (w * w).mul_(_Z3).add_(_Z1).mul_(w)
+    return z.sigmoid_().mul_(w).to(x.dtype)
+
+
+def _gelu_tanh_dash(x: torch.Tensor) -> Array:
+    """f' = s(z) + x z' s(z) s(-z) = e (x z' + d) / d^2 with e = e^z, d = 1 + e: as SiLU's, the
+    sum cancels only near f''s zero (x = -0.75), not for every x < -1 as 1 + x z' s(-z) does. x z'
+    = 3 z - 2 _Z1 x; x clipped to [-1000, 10] (f' is 1 above 10 in float32, and e^z finite), +0.0
+    added for f'(-inf) = +0.0 (not 0 * -inf)."""
+    w = torch.clamp(x, -1000.0, 10.0).double()
+    z = (w * w).mul_(_Z3).add_(_Z1).mul_(w)
+    slope = w.mul_(-2 * _Z1).add_(z, alpha=3.0)  # x z'
+    e = z.exp_()
+    d = e + 1
+    return slope.add_(d).mul_(e).div_(d).div_(d).to(x.dtype).add_(0.0)
+
+
+def _gelu_tanh_second(x: torch.Tensor) -> Array:
+    """f'' = s(z) s(-z) (2 z' + x z'' + x z'^2 (s(-z) - s(z))), z'' = 6 _Z3 x, x clipped to ±1000
+    (f'' is 0 beyond), in float64 rounded once, out of place: autograd differentiates it (third
+    derivatives)."""
+    w = torch.clamp(x.double(), -1000.0, 1000.0)
+    z1 = w * w * (3 * _Z3) + _Z1  # z'
+    s, s_minus = torch.sigmoid(w * (w * w * _Z3 + _Z1)), torch.sigmoid(-w * (w * w * _Z3 + _Z1))
+    return (s * s_minus * (2 * z1 + w * w * (6 * _Z3) + w * z1 * z1 * (s_minus - s))).to(x.dtype)
+
+
+GELU_TANH = _with_slope(
+    _gelu_tanh_value,
+    _gelu_tanh_dash,
+    _gelu_tanh_second,
+    (torch.float32, torch.float16, torch.bfloat16),
+    (lambda x, xp: KERNELS_BY_REFERENCE["gelu"](x, True, xp), lambda x, xp: REFERENCE["gelu_dash"](x, True, xp)),
+)
+GELU_EXACT = _native_kernels("gelu", lambda approximate: None if approximate else (_gelu_value, _gelu_chain))
+
+
+def gelu(x: torch.Tensor, approximate: bool, xp: ModuleType) -> Array:
+    return GELU_TANH[0](x, xp) if approximate else GELU_EXACT[0](x, approximate, xp)
+
+
+def gelu_dash(x: torch.Tensor, approximate: bool, xp: ModuleType) -> Array:
+    return GELU_TANH[1](x, xp) if approximate else GELU_EXACT[1](x, approximate, xp)
+
+
 # softplus with beta = 1 only: log1p(e) / beta is 2.2 ulp off for other betas in float32, and e
 # underflows where e / beta is normal for a small beta; the reference handles both.
 SOFTPLUS = _native_kernels("softplus", lambda beta: (_softplus, _softplus_chain) if beta == 1 else None)
@@ -658,8 +712,8 @@ KERNELS: dict[str, Callable[..., Array]] = {
     "selu_dash": SELU[1],
     "celu": CELU[0],
     "celu_dash": CELU[1],
-    "gelu": GELU[0],
-    "gelu_dash": GELU[1],
+    "gelu": gelu,
+    "gelu_dash": gelu_dash,
     "softplus": SOFTPLUS[0],
     "softplus_dash": SOFTPLUS[1],
     "silu": SILU[0],
