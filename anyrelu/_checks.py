@@ -224,6 +224,10 @@ def _integer(func: str, name: str, value: Any, info: DtypeInfo) -> int:
 
 def max_value(func: str, value: Any, info: DtypeInfo) -> float | int:
     """A validated cap: a finite number > 0 in x's dtype."""
+    if value.__class__ is int or value.__class__ is float:  # relu6's 6, kept short (2 us of 10 on 8 elements)
+        cap = _number(func, "max_value", value, info)
+        if cap > 0:
+            return cap
     if not _is_real_number(value):
         raise TypeError(
             f"{func}() needs max_value to be a real number or None, got {type(value).__name__} {_short_repr(value)}."

@@ -376,15 +376,24 @@ def _hard_swish32(x: Array) -> Array:
     at worst (the bound is 2); IEEE arithmetic, so every SIMD path gives the same bits. The signs
     are chosen so that no mask is needed: at x <= -3 (-inf too), -3 * (+0.0 / -6) is the
     contract's +0.0, and for x >= 3 the factor is exactly 1 (x * 6 / 6 would overflow near
-    float32's largest number). Five passes, two allocations: 1.3x the user's
-    x * clip(x + 3, 0, 6) / 6, against 3-5x for the float64 blocks it replaces."""
-    wide = x.astype(np.float32, copy=False)
-    w = np.maximum(wide, _constant(np.dtype(np.float32), -3))
-    g = np.subtract(_constant(np.dtype(np.float32), -3), w)
-    np.maximum(g, _constant(np.dtype(np.float32), -6), out=g)
-    g /= _constant(np.dtype(np.float32), -6)
-    g *= w
-    return g if x.dtype == np.float32 else g.astype(x.dtype)
+    float32's largest number). Five passes, w a block at a time (peak memory: the output and one
+    block): 1.2-1.4x the user's x * clip(x + 3, 0, 6) / 6, against 3-5x for float64 blocks."""
+    flat = x.reshape(-1)
+    out = np.empty(flat.shape, np.float32)
+    w = np.empty(min(flat.size, _SWISH_BLOCK), np.float32)
+    for start in range(0, flat.size, _SWISH_BLOCK):
+        part, ws = out[start : start + _SWISH_BLOCK], w[: out[start : start + _SWISH_BLOCK].size]
+        np.maximum(flat[start : start + _SWISH_BLOCK], _F32[-3], out=ws)
+        np.subtract(_F32[-3], ws, out=part)
+        np.maximum(part, _F32[-6], out=part)
+        part /= _F32[-6]
+        part *= ws
+    out = out.reshape(x.shape)
+    return out if x.dtype == np.float32 else out.astype(x.dtype)
+
+
+_SWISH_BLOCK = 1 << 16  # 256 KiB of float32: fewer calls than _BLOCK, still in the L2 cache
+_F32 = {v: _constant(np.dtype(np.float32), v) for v in (-3, -6)}
 
 
 def _hard_swish(x: Array, xp: ModuleType) -> Array:
