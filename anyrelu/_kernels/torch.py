@@ -458,23 +458,6 @@ def _with_slope(
     return value_kernel, dash_kernel
 
 
-def _rounded_once(
-    name: str,
-    value: Callable[[Array], Array],
-    dash: Callable[[Array], Array],
-    second: Callable[[Array], Array],
-) -> tuple[Callable[..., Array], Callable[..., Array]]:
-    """_with_slope for float32 and the half types (float64 x runs the reference), with f' and
-    f'' computed in float64 by ``dash(w)`` and ``second(w)`` and rounded once to x's dtype."""
-    return _with_slope(
-        value,
-        lambda x: dash(x.double()).to(x.dtype),
-        lambda x: second(x.double()).to(x.dtype),
-        (torch.float32, torch.float16, torch.bfloat16),
-        (lambda x, xp: KERNELS_BY_REFERENCE[name](x, xp), REFERENCE[f"{name}_dash"]),  # defined below
-    )
-
-
 def _silu_dash(x: torch.Tensor) -> Array:
     """silu'(x) = s(x) (1 + x s(-x)) = s(x) (x + d) / d, d = 1 + e^x, s the logistic function, in
     x's dtype (the half types in float32, rounded once): (x + d) / d cancels only near silu's
@@ -513,37 +496,43 @@ SILU = _with_slope(
 )
 
 
-def _mish_parts(w: torch.Tensor) -> tuple[Array, Array, Array, Array]:
-    """w clipped to [-1000, 300], t = tanh(softplus(w)) = n/(n + 2), 1 - t² = 4 (n + 1)/(n + 2)²
-    (no cancellation for a large w) with n = e^w (e^w + 2), finite on the clipped w (1 - t² is 0
-    beyond 300), and s(w), in torch's operations (mish_backward has no vmap rule)."""
-    w = torch.clamp(w, -1000.0, 300.0)
+def _mish_value(x: torch.Tensor) -> Array:
+    """x tanh(log1p(e^x)) in float64, rounded once to x's dtype (0.5 ulp), in place on one float64
+    copy: torch's float32 mish is 3.4 ulp off on its scalar path (ATEN_CPU_CAPABILITY=default) and
+    2.2 on avx2 and avx512. From x floored at -1000: mish(-inf) is -0.0 (-inf * 0 would be NaN);
+    e^x = inf above 709 gives tanh(inf) = 1."""
+    w = torch.clamp(x, min=-1000.0).double()
+    return torch.exp(w).log1p_().tanh_().mul_(w).to(x.dtype)
+
+
+def _mish_dash(x: torch.Tensor) -> Array:
+    """mish'(x) = t + x s(x) (1 - t²), t = tanh(softplus(x)), in float64 rounded once; x clipped to
+    ±1000 (-inf gives 0 + (-0.0) = +0.0, +inf 1 + 1000 * 0). 1 - t² cancels for a large x, but
+    there it is a term below float32's half ulp of t."""
+    w = torch.clamp(x, -1000.0, 1000.0).double()
+    t = torch.exp(w).log1p_().tanh_()
+    s = torch.sigmoid(w).mul_(w)
+    sech2 = w.copy_(t).mul_(t).neg_().add_(1)  # w's memory, no longer needed
+    return s.mul_(sech2).add_(t).to(x.dtype)
+
+
+def _mish_second(x: torch.Tensor) -> Array:
+    """mish''(x) = (1 - t²) s(x) (2 + x (s(-x) - 2 t s(x))), with 1 - t² = 4 (n + 1)/(n + 2)²
+    and t = n/(n + 2), n = e^x (e^x + 2), from x clipped to [-1000, 300] (n finite), in float64
+    rounded once, out of place: autograd differentiates it (third derivatives)."""
+    w = torch.clamp(x.double(), -1000.0, 300.0)
     e = torch.exp(w)
     n = e * (e + 2)
-    return w, n / (n + 2), 4 * (n + 1) / ((n + 2) * (n + 2)), torch.sigmoid(w)
+    t, sech2, s = n / (n + 2), 4 * (n + 1) / ((n + 2) * (n + 2)), torch.sigmoid(w)
+    return (sech2 * s * (w * (torch.sigmoid(-w) - 2 * t * s) + 2)).to(x.dtype)
 
 
-def _mish_dash(w: torch.Tensor) -> Array:
-    """mish'(w) = t + w s(w) (1 - t²): -inf gives 0 + (-0.0) = +0.0, +inf 1 + 300 * 0."""
-    w, t, sech2, s = _mish_parts(w)
-    return t + w * s * sech2
-
-
-def _mish_second(w: torch.Tensor) -> Array:
-    """mish''(w) = (1 - t²) s(w) (2 + w (s(-w) - 2 t s(w)))."""
-    s_minus = torch.sigmoid(-w)
-    w, t, sech2, s = _mish_parts(w)
-    return sech2 * s * (w * (s_minus - 2 * t * s) + 2)
-
-
-# mish: torch's float32 mish is 3.4 ulp off on its scalar path (ATEN_CPU_CAPABILITY=default); its
-# float64 mish, rounded once, is within the bound, from x floored at -1000 (mish(-inf) is -0.0,
-# -inf * 0 would be NaN).
-MISH = _rounded_once(
-    "mish",
-    lambda x: torch.nn.functional.mish(torch.clamp(x.double(), min=-1000.0)).to(x.dtype),
+MISH = _with_slope(
+    _mish_value,
     _mish_dash,
     _mish_second,
+    (torch.float32, torch.float16, torch.bfloat16),
+    (lambda x, xp: KERNELS_BY_REFERENCE["mish"](x, xp), REFERENCE["mish_dash"]),  # defined below
 )
 
 
