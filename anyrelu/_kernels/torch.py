@@ -536,31 +536,30 @@ MISH = _with_slope(
 )
 
 
-def _working(x: torch.Tensor) -> torch.Tensor:
-    """x in the dtype GELU is computed in: float64, rounded once at the end. In float32, the
-    argument x * fl(1/sqrt(2)) is rounded before erfc sees it, which puts gelu 4 ulp off near
-    x = -1.5 (erfc's condition number there is 3)."""
-    return x.double()
+# ---- exact GELU: x Phi(x) = x/2 erfc(-x/sqrt(2)) with torch's erfc (within 1 ulp), in float64 and
+# rounded once (float32's argument x * fl(1/sqrt(2)) would be rounded before erfc sees it: 4 ulp
+# off near x = -1.5, where erfc's condition number is 3). F.gelu's 1 + erf cancels for x < 0.
 
 
 def _gelu_value(x: torch.Tensor) -> Array:
-    """x/2 * erfc(-x/sqrt(2)) with torch's erfc (within 1 ulp), from x floored at -1000 in the
-    factor (-inf * 0 would be NaN). F.gelu's 1 + erf cancels for x < 0."""
-    w = _working(x)
-    y = torch.clamp(w, min=-1000.0).mul_(0.5).mul_(torch.special.erfc(w * (-1 / math.sqrt(2))))
-    return y.to(x.dtype)
-
-
-def _gelu_chain(x: torch.Tensor, t: torch.Tensor) -> Array:
-    return t * _gelu_dash(x)
+    """x/2 erfc(-x/sqrt(2)) in place on one float64 copy of x floored at -1000 (-inf * 0 would be
+    NaN; erfc(707) is 0)."""
+    w = torch.clamp(x, min=-1000.0).double()
+    return (w * (-1 / math.sqrt(2))).erfc_().mul_(w.mul_(0.5)).to(x.dtype)  # x/2 first: 2 x overflows
 
 
 def _gelu_dash(x: torch.Tensor) -> Array:
-    """Phi(x) + x phi(x), from x clipped to ±64 in x phi(x) (phi underflows beyond 38.6)."""
-    w = _working(x)  # no in-place operations: double backward differentiates this
-    small = torch.clamp(w, -64.0, 64.0)
-    density = torch.exp(small * small * -0.5) * small * (1 / math.sqrt(2 * math.pi))
-    return (torch.special.erfc(w * (-1 / math.sqrt(2))) * 0.5 + density).to(x.dtype)
+    """Phi(x) + x phi(x), from x clipped to ±64 (phi underflows beyond 38.6, Phi is 0 and 1
+    there), in place on two float64 temporaries: -inf gives +0.0 + (-0.0) = +0.0."""
+    w = torch.clamp(x, -64.0, 64.0).double()
+    density = (w * w).mul_(-0.5).exp_().mul_(w).mul_(1 / math.sqrt(2 * math.pi))
+    return (w * (-1 / math.sqrt(2))).erfc_().mul_(0.5).add_(density).to(x.dtype)
+
+
+def _gelu_second(x: torch.Tensor) -> Array:
+    """GELU'' = phi(x) (2 - x^2), x clipped to ±64 (0 beyond), out of place (third derivatives)."""
+    w = torch.clamp(x.double(), -64.0, 64.0)
+    return (torch.exp(w * w * -0.5) * (1 / math.sqrt(2 * math.pi)) * (2 - w * w)).to(x.dtype)
 
 
 def _softplus(x: torch.Tensor) -> Array:
@@ -646,15 +645,21 @@ GELU_TANH = _with_slope(
     (torch.float32, torch.float16, torch.bfloat16),
     (lambda x, xp: KERNELS_BY_REFERENCE["gelu"](x, True, xp), lambda x, xp: REFERENCE["gelu_dash"](x, True, xp)),
 )
-GELU_EXACT = _native_kernels("gelu", lambda approximate: None if approximate else (_gelu_value, _gelu_chain))
+GELU_EXACT = _with_slope(
+    _gelu_value,
+    _gelu_dash,
+    _gelu_second,
+    (torch.float32, torch.float64, torch.float16, torch.bfloat16),
+    (lambda x, xp: KERNELS_BY_REFERENCE["gelu"](x, False, xp), lambda x, xp: REFERENCE["gelu_dash"](x, False, xp)),
+)
 
 
 def gelu(x: torch.Tensor, approximate: bool, xp: ModuleType) -> Array:
-    return GELU_TANH[0](x, xp) if approximate else GELU_EXACT[0](x, approximate, xp)
+    return GELU_TANH[0](x, xp) if approximate else GELU_EXACT[0](x, xp)
 
 
 def gelu_dash(x: torch.Tensor, approximate: bool, xp: ModuleType) -> Array:
-    return GELU_TANH[1](x, xp) if approximate else GELU_EXACT[1](x, approximate, xp)
+    return GELU_TANH[1](x, xp) if approximate else GELU_EXACT[1](x, xp)
 
 
 # softplus with beta = 1 only: log1p(e) / beta is 2.2 ulp off for other betas in float32, and e
