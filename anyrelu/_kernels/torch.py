@@ -675,7 +675,9 @@ def _hard_swish(x: torch.Tensor) -> Array:
     return torch.threshold(x, -3.0, 0.0).mul_(torch.nn.functional.hardsigmoid(x))
 
 
-KERNELS_BY_REFERENCE = {name: with_derivative(name, body) for name, body in REFERENCE.items() if "_dash" not in name}
+KERNELS_BY_REFERENCE: dict[str, Callable[..., Array]] = {
+    name: with_derivative(name, body) for name, body in REFERENCE.items() if "_dash" not in name
+}
 
 
 def _hard_swish_dash(x: torch.Tensor) -> Array:
