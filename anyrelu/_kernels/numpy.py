@@ -382,7 +382,8 @@ def _hard_swish32(x: Array) -> Array:
     out = np.empty(flat.shape, np.float32)
     w = np.empty(min(flat.size, _SWISH_BLOCK), np.float32)
     for start in range(0, flat.size, _SWISH_BLOCK):
-        part, ws = out[start : start + _SWISH_BLOCK], w[: out[start : start + _SWISH_BLOCK].size]
+        part = out[start : start + _SWISH_BLOCK]
+        ws = w[: part.size]
         np.maximum(flat[start : start + _SWISH_BLOCK], _F32[-3], out=ws)
         np.subtract(_F32[-3], ws, out=part)
         np.maximum(part, _F32[-6], out=part)

@@ -252,9 +252,15 @@ def _fused_backward(kernel: Any, t: torch.Tensor, x: torch.Tensor, inside: float
     chain rule's time at 10^6 elements. Not where autograd records the chain rule (double
     backward, torch.func), which out= forms refuse."""
     moved = _nan_to(x, inside)
-    if t.shape == x.shape and t.dtype == x.dtype and _plain(t, x):
+    if _writes_over(t, x):
         return kernel.grad_input(t, moved, *args, grad_input=moved)
     return kernel(t, moved, *args)
+
+
+def _writes_over(t: torch.Tensor, x: torch.Tensor) -> bool:
+    """Whether a fused backward kernel may write its result over a copy of x: a plain backward
+    (nothing records the operations run on t and x) whose result has x's shape and dtype."""
+    return t.shape == x.shape and t.dtype == x.dtype and _plain(t, x)
 
 
 def _plain(*tensors: torch.Tensor) -> bool:
@@ -330,7 +336,7 @@ def _elu_kernels(alpha: float, scale: float, input_scale: float) -> tuple[Callab
 
     def native_chain(x: torch.Tensor, t: torch.Tensor) -> Array:
         moved = _nan_to(x, 1.0)
-        if t.shape == x.shape and t.dtype == x.dtype and _plain(t, x):  # as _fused_backward
+        if _writes_over(t, x):  # _fused_backward, with x last
             return torch.ops.aten.elu_backward.grad_input(t, alpha, scale, input_scale, False, moved, grad_input=moved)
         return torch.ops.aten.elu_backward(t, alpha, scale, input_scale, False, moved)
 
@@ -394,7 +400,7 @@ def _hard_sigmoid_chain(x: torch.Tensor, t: torch.Tensor) -> Array:
     to x's dtype, in a plain backward. In float64 it rounds 1/6 to float32 first, and autograd
     cannot differentiate it (double backward, torch.func): there t * (1/6), then
     hardtanh_backward."""
-    if x.dtype == torch.float64 or _grad_enabled() or _wrapped(t) or _wrapped(x):
+    if x.dtype == torch.float64 or not _plain(t, x):
         return torch.ops.aten.hardtanh_backward(t * (1 / 6), _nan_to(x, 0.0), -3.0, 3.0)
     return _fused_backward(torch.ops.aten.hardsigmoid_backward, t, x, 0.0)
 
@@ -634,7 +640,8 @@ def _gelu_tanh_second(x: torch.Tensor) -> Array:
     derivatives)."""
     w = torch.clamp(x.double(), -1000.0, 1000.0)
     z1 = w * w * (3 * _Z3) + _Z1  # z'
-    s, s_minus = torch.sigmoid(w * (w * w * _Z3 + _Z1)), torch.sigmoid(-w * (w * w * _Z3 + _Z1))
+    z = w * (w * w * _Z3 + _Z1)
+    s, s_minus = torch.sigmoid(z), torch.sigmoid(-z)
     return (s * s_minus * (2 * z1 + w * w * (6 * _Z3) + w * z1 * z1 * (s_minus - s))).to(x.dtype)
 
 
