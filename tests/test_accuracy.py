@@ -2,10 +2,10 @@
 screen and an adversarial round found (each pinned here against mpmath, tests/oracle.py).
 
 The screen (``python -m anyrelu accuracy``) runs here on fewer points, once per CPU code path of
-this machine -- each NumPy SIMD dispatch target and each torch ATen capability -- in a child
-process with the library's own switch set, so that the suite passes or fails alike on AVX-512,
-AVX2 and baseline CPUs. The full screen (4M float32 points per function) runs behind the
-``screen`` marker: ``pytest -m screen``.
+this machine -- each NumPy SIMD dispatch target, each torch ATen capability, and XLA's code with
+and without FMA -- in a child process with the library's own switch set, so that the suite passes
+or fails alike on AVX-512, AVX2 and baseline CPUs. The full screen (4M float32 points per
+function) runs behind the ``screen`` marker: ``pytest -m screen``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import pytest
 
 import anyrelu
 from anyrelu._tools import oracle as screen_oracle
-from anyrelu._tools.accuracy import CASES, numpy_paths, points
+from anyrelu._tools.accuracy import CASES, jax_paths, numpy_paths, points
 
 torch_paths: list[tuple[str, dict[str, str]]]
 try:
@@ -77,11 +77,15 @@ def test_the_screen_passes_on_every_torch_cpu_capability(label, environment):
     _run_screen(label, environment, ["torch"], 3000)
 
 
+JAX_PATHS = jax_paths()
+
+
 @pytest.mark.skipif(not _installed("jax"), reason="jax is not installed")
-def test_the_screen_passes_on_jax():
+@pytest.mark.parametrize(("label", "environment"), JAX_PATHS, ids=[p for p, _ in JAX_PATHS])
+def test_the_screen_passes_on_every_xla_cpu_instruction_set(label, environment):
     # float32 and float64: each case is a compiled program per dtype (most of this test's time);
     # the half types compute in float32 and round once, and run in the full screen below
-    _run_screen("jax", {}, ["jax"], 3000, dtypes=["float32", "float64"])
+    _run_screen(label, environment, ["jax"], 3000, dtypes=["float32", "float64"])
 
 
 @pytest.mark.screen

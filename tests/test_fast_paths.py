@@ -201,3 +201,21 @@ def test_torch_hard_swish_dash_is_the_references_bits(dtype):
     got, want = hard_swish_dash(x).numpy(), REFERENCE["hard_swish_dash"](x, tx).numpy()
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     np.testing.assert_array_equal(_bits(got[~np.isnan(got)]), _bits(want[~np.isnan(want)]))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32"])
+def test_jax_hard_sigmoid_kernel_is_the_reference(dtype):
+    """JAX's hard_sigmoid clips x + 3 where the reference selects: the same bits, under jit."""
+    jax = pytest.importorskip("jax", reason="jax is not installed")
+    import jax.numpy as jnp
+
+    from anyrelu import hard_sigmoid
+    from anyrelu._reference import REFERENCE
+
+    values = np.concatenate([_random_data("float32"), np.nextafter(np.float32([-3, 3]), np.float32([-9, 9])),
+                             np.linspace(-4, 4, 4001, dtype="float32")])  # fmt: skip
+    x = jnp.asarray(values).astype(dtype)
+    got = np.asarray(jax.jit(hard_sigmoid)(x).astype(jnp.float32))
+    want = np.asarray(jax.jit(lambda v: REFERENCE["hard_sigmoid"](v, jnp))(x).astype(jnp.float32))
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(_bits(got[~np.isnan(got)]), _bits(want[~np.isnan(want)]))

@@ -277,6 +277,13 @@ def _hard_swish32(x: Array) -> Array:
     return jnp.where(x <= -3, jnp.float32(0), jnp.where(x >= 3, x, middle))
 
 
+def _hard_sigmoid32(x: Array) -> Array:
+    """The reference's (x + 3) / 6 with its two selects made a clip: x <= -3 gives x + 3 <= 0 and
+    x >= 3 gives x + 3 >= 6 (the same roundings, so the same bits; NaN stays NaN through XLA's
+    maximum and minimum). 1.02x jax.nn.hard_sigmoid under jit, where the selects cost 1.16x."""
+    return jnp.clip(x + 3, 0, 6) / 6
+
+
 def _two_sum(a: Array, b: Array) -> tuple[Array, Array]:
     """a + b as s + its rounding error, exactly (Knuth's TwoSum: additions only)."""
     s = a + b
@@ -761,6 +768,7 @@ def _squareplus_dash32(x: Array, b: float) -> Array:
 
 FLOAT32: dict[str, Callable[..., Array]] = {
     "hard_swish": _hard_swish32,
+    "hard_sigmoid": _hard_sigmoid32,
     "softplus": _softplus32,
     "silu": _silu32,
     "mish": _mish32,

@@ -10,7 +10,8 @@ for float64); log-uniform magnitudes from 1e-10 to 3e4 of both signs; random bit
 CPU code paths: NumPy and torch choose their SIMD loops by CPU. Each path is a child process of
 this command with the library's own switch set -- NumPy's ``NPY_DISABLE_CPU_FEATURES`` for each
 dispatch target this CPU runs, torch's ``ATEN_CPU_CAPABILITY`` (default, avx2, avx512 as far as
-the CPU goes) -- so that a path this machine does not pick by itself is screened too.
+the CPU goes), XLA's ``--xla_cpu_max_isa=SSE4_2`` (code without FMA) -- so that a path this
+machine does not pick by itself is screened too.
 """
 
 from __future__ import annotations
@@ -409,6 +410,22 @@ def torch_paths() -> list[tuple[str, dict[str, str]]]:
     return [(f"torch:{c}", {"ATEN_CPU_CAPABILITY": c}) for c in order[: top + 1]]
 
 
+# XLA compiles for the CPU it runs on, and ``--xla_cpu_max_isa`` caps the instruction set it may
+# use. Below AVX2 there is no FMA: a*b + c rounds twice, which changes the bits of XLA's own exp
+# and of every polynomial (measured: jnp.exp differs on 1.6% of float32 on [-87, 88] between
+# AVX2 and SSE4.2; AVX2 and AVX-512 agree). The screen runs the CPU's own choice and, on an FMA
+# machine, the capped one.
+def jax_paths() -> list[tuple[str, dict[str, str]]]:
+    """('jax' or 'jax:ISA', environment): the code XLA picks here, and the one without FMA."""
+    from numpy._core._multiarray_umath import __cpu_features__
+
+    paths: list[tuple[str, dict[str, str]]] = [("jax", {})]
+    if __cpu_features__.get("FMA3"):
+        flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_cpu_max_isa=SSE4_2".strip()
+        paths.append(("jax:SSE4_2", {"XLA_FLAGS": flags}))
+    return paths
+
+
 def _child(path: str, environment: dict[str, str], libraries: list[str], args: argparse.Namespace) -> list[Row]:
     command = [sys.executable, "-m", "anyrelu", "accuracy", "--this-path-only", path, "--points", str(args.points)]
     for library in libraries:
@@ -546,7 +563,10 @@ def main(args: argparse.Namespace) -> int:
     if "torch" in others:
         paths = torch_paths()[-1:] if args.only_this_path else torch_paths()
         runs += [(p, env, ["torch"]) for p, env in reversed(paths)]
-    runs += [(lib, {}, [lib]) for lib in others if lib != "torch"]
+    if "jax" in others:
+        paths = jax_paths()[:1] if args.only_this_path else jax_paths()
+        runs += [(p, env, ["jax"]) for p, env in paths]
+    runs += [(lib, {}, [lib]) for lib in others if lib not in ("torch", "jax")]
     rows: list[Row] = []
     for path, environment, libs in runs:
         console.print(f"screening {path} ({', '.join(libs)}) ...", highlight=False)
