@@ -10,7 +10,7 @@ for float64); log-uniform magnitudes from 1e-10 to 3e4 of both signs; random bit
 CPU code paths: NumPy and torch choose their SIMD loops by CPU. Each path is a child process of
 this command with the library's own switch set -- NumPy's ``NPY_DISABLE_CPU_FEATURES`` for each
 dispatch target this CPU runs, torch's ``ATEN_CPU_CAPABILITY`` (default, avx2, avx512 as far as
-the CPU goes), XLA's ``--xla_cpu_max_isa=SSE4_2`` (code without FMA) -- so that a path this
+the CPU goes), XLA's ``--xla_cpu_max_isa=AVX`` (code without FMA) -- so that a path this
 machine does not pick by itself is screened too.
 """
 
@@ -413,16 +413,16 @@ def torch_paths() -> list[tuple[str, dict[str, str]]]:
 # XLA compiles for the CPU it runs on, and ``--xla_cpu_max_isa`` caps the instruction set it may
 # use. Below AVX2 there is no FMA: a*b + c rounds twice, which changes the bits of XLA's own exp
 # and of every polynomial (measured: jnp.exp differs on 1.6% of float32 on [-87, 88] between
-# AVX2 and SSE4.2; AVX2 and AVX-512 agree). The screen runs the CPU's own choice and, on an FMA
-# machine, the capped one.
+# AVX2 and AVX; AVX2 and AVX-512 agree, and so do AVX and SSE4.2, where XLA cannot convert
+# float16). The screen runs the CPU's own choice and, on an FMA machine, the capped one.
 def jax_paths() -> list[tuple[str, dict[str, str]]]:
     """('jax' or 'jax:ISA', environment): the code XLA picks here, and the one without FMA."""
     from numpy._core._multiarray_umath import __cpu_features__
 
     paths: list[tuple[str, dict[str, str]]] = [("jax", {})]
     if __cpu_features__.get("FMA3"):
-        flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_cpu_max_isa=SSE4_2".strip()
-        paths.append(("jax:SSE4_2", {"XLA_FLAGS": flags}))
+        flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_cpu_max_isa=AVX".strip()
+        paths.append(("jax:AVX", {"XLA_FLAGS": flags}))
     return paths
 
 
