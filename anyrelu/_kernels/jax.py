@@ -320,11 +320,10 @@ def _reciprocal(d: Array, low: float) -> Array:
     return r
 
 
-# The tanh form of GELU, x sigmoid(a) with a = 2u = A x + B x^3, and its derivative, from
-# E = exp(-|a|) as a pair (``_exp_pair``): a is a pair, and exp(-|a|) has condition number |a|.
-# (SiLU, a = x, measured these forms first; with XLA's float32 exp, x e / (1 + e) is 2.9 ulps off
-# near x = -2, where the bound is 2. SiLU now computes from XLA's exp with the roundings of
-# 1 + e carried: ``_silu32`` and ``_silu_dash32``.)
+# SiLU and the tanh form of GELU, x sigmoid(a) with a = x and a = 2u = A x + B x^3, and their
+# derivatives, from XLA's float32 exp with the roundings of 1 + e carried (a pair exp, first used
+# here, cost 2-3x as much: with XLA's exp alone, x e / (1 + e) is 2.9 ulps off near x = -2, where
+# the bound is 2). ``_exp_minus_abs`` is the pair exp for Mish, exact GELU and softplus.
 
 
 def _exp_minus_abs(a: Array, a_lo: Array | float) -> tuple[Array, Array, Array, Array]:
@@ -338,66 +337,35 @@ def _exp_minus_abs(a: Array, a_lo: Array | float) -> tuple[Array, Array, Array, 
     return big, lo, s1, s2
 
 
-def _sigmoid_parts(a: Array, a_lo: Array | float) -> tuple[Array, Array, Array, Array, Array, Array]:
-    """E = exp(-|a|) = (big + lo) s1 s2, and D = 1 + E as d + d_lo."""
-    big, lo, s1, s2 = _exp_minus_abs(a, a_lo)
-    e = (big * s1) * s2
-    d, d_lo = _two_sum(big * 0 + 1, e)  # an array 1 (see _exp_pair); big is finite for a = +-inf
-    return big, lo, s1, s2, d, d_lo + (lo * s1) * s2
-
-
-def _times_sigmoid(x: Array, a: Array, a_lo: Array | float, limit: float) -> Array:
-    """x sigmoid(a) (a has x's sign): x / D for a >= 0, x E / D for a < 0, as N / d (1 + c) with
-    N = x w (w = 1 or E) and its product error, c = lo/big - d_lo/d: one ulp and a little (SiLU:
-    1.17 measured). Below -87 the result is scaled by s1 s2 last, so that it rounds once where it
-    is subnormal. Each division by d is used once: XLA does not fuse a division with two users,
-    and writes it out instead. x itself above ``limit`` (inf included)."""
-    big, lo, s1, s2, d, d_lo = _sigmoid_parts(a, a_lo)
-    negative = a < 0
-    w = jnp.where(negative, big, d * 0 + 1)
-    small = jnp.maximum(x, jnp.float32(-1000))  # -inf: -1000 E is 0 as well
-    n = small * w
-    c = jnp.where(negative, lo / big, jnp.float32(0)) - d_lo / d
-    y = n / d + (_product_error(small, w, n) + n * c) / d
-    y = jnp.where(negative, (y * s1) * s2, y)
-    return jnp.where(x > jnp.float32(limit), x, y)  # inf * 0 would be NaN
-
-
-def _sigmoid_slope(x: Array, a: Array, a_lo: Array | float, k: Array, k_lo: Array | float) -> Array:
-    """sigmoid(a) + k sigmoid(a) (1 - sigmoid(a)) with k = x a': (1 + E (1 + k)) / D^2 for a >= 0
-    (no cancellation) and E (D + k) / D^2 for a < 0, with D + k as a pair: it is 0 where the
-    derivative is, and the bound scales with the condition number there. D^2 and E (D + k) carry
-    their product errors (two ulps at most when SiLU's derivative was computed so)."""
-    big, lo, s1, s2, d, d_lo = _sigmoid_parts(a, a_lo)
-    dd = d * d
-    common = 2 * (d_lo / d) + _product_error(d, d, dd) / dd
-    v_hi, v_lo = _add(k, k_lo, d, d_lo)
-    v = v_hi + v_lo
-    n = big * v
-    lower = n / dd + (_product_error(big, v, n) + n * (lo / big - common)) / dd
-    u = 1 + ((big * s1) * s2) * (1 + k)
-    lower = jnp.where(x < jnp.float32(-1000), jnp.float32(0), (lower * s1) * s2)  # +0 at -inf, as the contract
-    return jnp.where(a < 0, lower, u / dd - (u * common) / dd)
-
-
 def _silu32(x: Array) -> Array:
-    """x / D with D = 1 + e^-x from XLA's float32 exp (within 1 ulp), and D's own rounding put
-    back: d = fl(1 + e) is D - d_lo, d_lo exact by TwoSum, so x / D = x / d - (x / d) (d_lo / d),
-    to first order. Without it, d's rounding, e's and the division's add up to 1.97 ulps (x =
-    -1.5e-5); with it 1.32 at worst (x = -2.217), with and without FMA. The correction divides by
-    no d: x d_lo r^2, with r a reciprocal of d to 12% from its bits (its error moves the result
-    by 0.1 ulp at most), so that the loop holds one division: 1.5x jax.nn.silu, where x sigmoid(x)
-    built on the pair exp of ``_exp_pair`` took 3.4x. Below -80 the correction is 0 (e and d
-    overflow; x / inf is the limit -0.0); x itself above 80."""
+    return _over_one_plus_exp(x, x, None, 80.0)
+
+
+def _silu_dash32(x: Array) -> Array:
+    return _sigmoid_slope_of(x, x, None, x, None)
+
+
+def _over_one_plus_exp(x: Array, a: Array, a_lo: Array | None, limit: float) -> Array:
+    """x sigmoid(a + a_lo) = x / D with D = 1 + E, E = e^-a (1 - a_lo) from XLA's float32 exp
+    (within 1 ulp), and D's own rounding put back: d = fl(1 + e) is D - d_lo, d_lo exact by TwoSum
+    (plus -e a_lo), so x / D = x / d - (x / d) (d_lo / d) to first order. Without it, d's
+    rounding, e's and the division's add up to 1.97 ulps for SiLU (x = -1.5e-5); with it 1.32 at
+    worst (x = -2.217), with and without FMA. The correction divides by no d: x d_lo r^2, with r a
+    reciprocal of d to 12% from its bits (its error moves the result by 0.1 ulp at most), so that
+    the loop holds one division: SiLU 1.5x jax.nn.silu, where x sigmoid(x) built on the pair exp
+    of ``_exp_pair`` took 3.4x. Below a = -80 the correction is 0 (e and d overflow; x / inf is
+    the limit -0.0); x itself above ``limit``."""
     small = jnp.maximum(x, jnp.float32(-1000))  # -inf / inf would be NaN
-    e = jnp.exp(-x)
+    e = jnp.exp(-a)
     d = e + 1
     virtual = d - e
     minus_lo = ((d - virtual) - e) + (virtual - 1)  # -d_lo; +0 (not -0) where d is exact
-    minus_lo = jnp.where(x > jnp.float32(-80), minus_lo, jnp.float32(0))  # inf - inf
+    if a_lo is not None:
+        minus_lo = minus_lo + e * a_lo
+    minus_lo = jnp.where(a > jnp.float32(-80), minus_lo, jnp.float32(0))  # inf - inf
     r = _rough_reciprocal(jnp.minimum(d, jnp.float32(1e30)))
     y = small / d + small * (minus_lo * (r * r))  # the zeros keep their signs: -0.0 + -0.0
-    return jnp.where(x > jnp.float32(80), x, y)
+    return jnp.where(x > jnp.float32(limit), x, y)
 
 
 def _rough_reciprocal(d: Array) -> Array:
@@ -407,40 +375,50 @@ def _rough_reciprocal(d: Array) -> Array:
     return jax.lax.bitcast_convert_type(bits, jnp.float32)
 
 
-# exp(a) for a < -40 as exp(a + c) k: c = 64 ln 2 rounded to float32 (a + c is exact: both are
-# multiples of 2^-18 below 64 in magnitude), k = 2^-64 e^(64 ln 2 - c). XLA's exp flushes e^a to 0
-# below -87.3, where SiLU's derivative e^a (1 + x) is still normal, and Dekker's partial products
+# exp(m) for m < -40 as exp(m + c) k: c = 64 ln 2 rounded to float32 (m + c is exact: both are
+# multiples of 2^-18 below 64 in magnitude), k = 2^-64 e^(64 ln 2 - c). XLA's exp flushes e^m to 0
+# below -87.3, where SiLU's derivative e^m (1 + x) is still normal, and Dekker's partial products
 # of a small e are flushed long before.
 _SHIFT = np.float32(64 * math.log(2))
 _SHIFT_BACK = np.float32(2.0**-64 * math.exp(64 * math.log(2) - float(_SHIFT)))
 
 
-def _silu_dash32(x: Array) -> Array:
-    """q = e (d - |x|) / d^2 with e = e^-|x| (XLA's float32 exp) and d = 1 + e: SiLU's derivative
-    is q for x < 0 and 1 - q for x >= 0 (q <= 0.1 there: no cancellation). d - |x| is 0 where the
-    derivative is (x = -1.278): its rounding and d's (d_lo, exact by Fast2Sum) are carried into q
+def _sigmoid_slope_of(x: Array, a: Array, a_lo: Array | None, k: Array, k_lo: Array | None) -> Array:
+    """sigmoid(a) + k sigmoid(a) (1 - sigmoid(a)), with a and k = x a' of x's sign (SiLU: a = k =
+    x): with E = e^-|a| and D = 1 + E, it is q = E (D - |k|) / D^2 for x < 0 and 1 - q for x >= 0
+    (q <= 0.1 there: no cancellation). D - |k| is 0 where the derivative is (SiLU: x = -1.278):
+    its rounding and d's (d_lo, exact by Fast2Sum), and a's and k's low parts, are carried into q
     to first order, d_lo / d^2 through a 12% reciprocal and one Newton step; the products e v and
-    d d round. 2.70 ulps at worst (bound 4; x = -0.54), with and without FMA: 2.2x jax.nn's
-    sigmoid-based derivative, where the pair exp of ``_sigmoid_slope`` took 3.8x. Carrying the
-    products' errors too (Dekker) gave 1.70 ulps at 2.9x; dropping v's, 3.39 ulps."""
-    a = -jnp.abs(x)
-    far = a < jnp.float32(-40)
-    e_far = jnp.exp(jnp.where(far, a + _SHIFT, a))
+    d d round. E is XLA's float32 exp. SiLU: 2.70 ulps at worst (bound 4; x = -0.54), with and
+    without FMA, 2.2x jax.nn's derivative, where a pair exp (``_exp_pair``) took 3.8x; carrying
+    the products' errors too (Dekker) gave 1.70 ulps at 2.9x, dropping v's 3.39 ulps."""
+    m = -jnp.abs(a)
+    far = m < jnp.float32(-40)
+    e_far = jnp.exp(jnp.where(far, m + _SHIFT, m))
     scale = jnp.where(far, _SHIFT_BACK, jnp.float32(1))
     e = e_far * scale
     one = e * 0 + 1  # an array: XLA folds (e + 1) - 1 into e, and d_lo with it
     d = e + one
     d_lo = e - (d - one)
-    v, v_lo = _two_sum(d, -jnp.minimum(-a, jnp.float32(1000)))  # +-inf: e = 0, v = -999
+    m_lo = None if a_lo is None else jnp.where(a >= 0, -a_lo, a_lo)  # E = e (1 + m_lo)
+    if m_lo is not None:
+        d_lo = d_lo + e * m_lo
+    v, v_lo = _two_sum(d, -jnp.minimum(jnp.abs(k), jnp.float32(1e30)))  # +-inf: e = 0, v finite
+    low = v_lo + d_lo  # D - |k| = v + low
+    if k_lo is not None:
+        low = low - jnp.where(k >= 0, k_lo, -k_lo)
     n = e_far * v
+    if m_lo is not None:
+        low = low + v * m_lo
     dd = d * d
     r = _rough_reciprocal(dd)
     r = r * (2 - dd * r)
-    q = (n / dd + (e_far * (v_lo + d_lo) - n * ((2 * d * d_lo) * r)) * r) * scale
+    q = (n / dd + (e_far * low - n * ((2 * d * d_lo) * r)) * r) * scale
     return jnp.where(x < 0, q, 1 - q)
 
 
-# 2 sqrt(2/pi) as a float32 pair, and 2 sqrt(2/pi) 0.044715: a = 2u = A x + B x^3.
+# 2 sqrt(2/pi) as a float32 pair, and 2 sqrt(2/pi) 0.044715: a = 2u = A x + B x^3 = x (A + B x^2),
+# and the derivative's k = x a' = x (A + 3B x^2).
 _GELU_A = np.float32(2 * math.sqrt(2 / math.pi))
 _GELU_A_LO = np.float32(2 * math.sqrt(2 / math.pi) - float(_GELU_A))
 _GELU_B = np.float32(2 * math.sqrt(2 / math.pi) * 0.044715)
@@ -449,28 +427,31 @@ _GELU_3B = np.float32(6 * math.sqrt(2 / math.pi) * 0.044715)
 _GELU_3B_LO = np.float32(6 * math.sqrt(2 / math.pi) * 0.044715 - float(_GELU_3B))
 
 
-def _gelu_tanh_exponent(x: Array) -> tuple[Array, Array, tuple[Array, Array], tuple[Array, Array]]:
-    """a = A x + B x^3 as a float32 pair, every product and sum carried, from x clipped to +-1e4
-    (x^3 cannot overflow; sigmoid(2u) is 0 or 1 there): exp(-|a|) has condition number |a| (up to
-    about 100 before the value underflows), so a must be right to 2^-31 or so. And A x and x^3 as
-    pairs, for the derivative's x a' = A x + 3 B x^3."""
+def _gelu_tanh_polynomial(x: Array, b: np.float32, b_lo: np.float32) -> tuple[Array, Array]:
+    """x (A + b x^2) as a float32 pair from x clipped to +-1e4 (x^3 cannot overflow; sigmoid(2u)
+    is 0 or 1 there): x^2, b x^2, A + b x^2 and the last product carried (Dekker, TwoSum), to
+    2^-34 relative. exp(-|a|) has condition number |a| (up to about 100 before the value
+    underflows), so a must be right to 2^-31 or so."""
     small = jnp.clip(x, jnp.float32(-1e4), jnp.float32(1e4))
-    zero = small * 0
-    square = _mul(small, zero, small, zero)
-    cube = _mul(*square, small, zero)
-    linear = _mul(jnp.float32(_GELU_A), jnp.float32(_GELU_A_LO), small, zero)
-    return *_add(*linear, *_mul(*cube, _GELU_B, _GELU_B_LO)), linear, cube
+    square = small * small
+    square_lo = _product_error(small, small, square)
+    scaled = b * square
+    scaled_lo = _product_error(jnp.float32(b), square, scaled) + (b * square_lo + b_lo * square)
+    w, w_lo = _two_sum(small * 0 + _GELU_A, scaled)  # an array A: see _exp_pair
+    w_lo = w_lo + (_GELU_A_LO + scaled_lo)
+    a = small * w
+    return a, _product_error(small, w, a) + small * w_lo
 
 
 def _gelu_tanh32(x: Array) -> Array:
-    a, a_lo, _, _ = _gelu_tanh_exponent(x)
-    return _times_sigmoid(x, a, a_lo, 30.0)  # sigmoid(a) is 1 from x = 8.2 on
+    a, a_lo = _gelu_tanh_polynomial(x, _GELU_B, _GELU_B_LO)
+    return _over_one_plus_exp(x, a, a_lo, 30.0)  # sigmoid(a) is 1 from x = 8.2 on
 
 
 def _gelu_tanh_dash32(x: Array) -> Array:
-    """k = x a' = A x + 3 B x^3, as a pair."""
-    a, a_lo, linear, cube = _gelu_tanh_exponent(x)
-    return _sigmoid_slope(x, a, a_lo, *_add(*linear, *_mul(*cube, _GELU_3B, _GELU_3B_LO)))
+    a, a_lo = _gelu_tanh_polynomial(x, _GELU_B, _GELU_B_LO)
+    k, k_lo = _gelu_tanh_polynomial(x, _GELU_3B, _GELU_3B_LO)
+    return _sigmoid_slope_of(x, a, a_lo, k, k_lo)
 
 
 # Exact GELU: x Phi(x) and its derivative Phi(x) + x phi(x), from the Mills ratio M(z) = Phi(-z) /
@@ -740,7 +721,7 @@ def _mish_parts(x: Array) -> tuple[Array, Array, Array, Array, Array, Array, Arr
 def _mish32(x: Array) -> Array:
     """x N / D: for x < 0 N = e (e + 2), D = N + 2 (e = exp(x)); for x >= 0 N = 1 + 2e,
     D = N + 2 e^2 (e = exp(-x), the same over e^-2). For x < 0, N is kept as big (e + 2) and scaled
-    by s1 s2 last (see _times_sigmoid). 1.2 ulps at most, measured."""
+    by s1 s2 last, so that it rounds once where it is subnormal. 1.2 ulps at most, measured."""
     big, lo, s1, s2, e, e_lo, zero = _mish_parts(x)
     negative = x < 0
     two = zero + 2
