@@ -291,6 +291,12 @@ def _two_sum(a: Array, b: Array) -> tuple[Array, Array]:
     return s, (a - (s - b_virtual)) + (b - b_virtual)
 
 
+def _fast_two_sum(a: Array, b: Array) -> tuple[Array, Array]:
+    """a + b as s + its rounding error, for |a| >= |b| (Dekker's Fast2Sum)."""
+    s = a + b
+    return s, b - (s - a)
+
+
 def _add(a: Array, a_lo: Array, b: Array, b_lo: Array) -> tuple[Array, Array]:
     """(a + a_lo) + (b + b_lo) as a float32 pair."""
     s, error = _two_sum(a, b)
@@ -383,6 +389,20 @@ _SHIFT = np.float32(64 * math.log(2))
 _SHIFT_BACK = np.float32(2.0**-64 * math.exp(64 * math.log(2) - float(_SHIFT)))
 
 
+def _shifted_exp(m: Array) -> tuple[Array, Array]:
+    """e^m for m <= 0 as e_far * scale: e_far = exp(m + c) and scale = k below -40 (normal where
+    e^m is flushed), e_far = exp(m) and scale = 1 above. Products with e_far stay normal; the
+    caller scales last."""
+    far = m < jnp.float32(-40)
+    return jnp.exp(jnp.where(far, m + _SHIFT, m)), jnp.where(far, _SHIFT_BACK, jnp.float32(1))
+
+
+def _near_reciprocal(d: Array) -> Array:
+    """1/d to 1.5%: ``_rough_reciprocal`` and one Newton step, for a first-order correction."""
+    r = _rough_reciprocal(d)
+    return r * (2 - d * r)
+
+
 def _sigmoid_slope_of(x: Array, a: Array, a_lo: Array | None, k: Array, k_lo: Array | None) -> Array:
     """sigmoid(a) + k sigmoid(a) (1 - sigmoid(a)), with a and k = x a' of x's sign (SiLU: a = k =
     x): with E = e^-|a| and D = 1 + E, it is q = E (D - |k|) / D^2 for x < 0 and 1 - q for x >= 0
@@ -392,14 +412,9 @@ def _sigmoid_slope_of(x: Array, a: Array, a_lo: Array | None, k: Array, k_lo: Ar
     d d round. E is XLA's float32 exp. SiLU: 2.70 ulps at worst (bound 4; x = -0.54), with and
     without FMA, 2.2x jax.nn's derivative, where a pair exp (``_exp_pair``) took 3.8x; carrying
     the products' errors too (Dekker) gave 1.70 ulps at 2.9x, dropping v's 3.39 ulps."""
-    m = -jnp.abs(a)
-    far = m < jnp.float32(-40)
-    e_far = jnp.exp(jnp.where(far, m + _SHIFT, m))
-    scale = jnp.where(far, _SHIFT_BACK, jnp.float32(1))
+    e_far, scale = _shifted_exp(-jnp.abs(a))
     e = e_far * scale
-    one = e * 0 + 1  # an array: XLA folds (e + 1) - 1 into e, and d_lo with it
-    d = e + one
-    d_lo = e - (d - one)
+    d, d_lo = _fast_two_sum(e * 0 + 1, e)  # an array 1: XLA folds (e + 1) - 1 into e, and d_lo with it
     m_lo = None if a_lo is None else jnp.where(a >= 0, -a_lo, a_lo)  # E = e (1 + m_lo)
     if m_lo is not None:
         d_lo = d_lo + e * m_lo
@@ -411,8 +426,7 @@ def _sigmoid_slope_of(x: Array, a: Array, a_lo: Array | None, k: Array, k_lo: Ar
     if m_lo is not None:
         low = low + v * m_lo
     dd = d * d
-    r = _rough_reciprocal(dd)
-    r = r * (2 - dd * r)
+    r = _near_reciprocal(dd)
     q = (n / dd + (e_far * low - n * ((2 * d * d_lo) * r)) * r) * scale
     return jnp.where(x < 0, q, 1 - q)
 
@@ -751,10 +765,7 @@ def _mish_dash32(x: Array) -> Array:
     mish''(20) with the wrong sign. 0.43 of the bound for x < 0 and 0.64 (2.6 ulps, x = 0.0096)
     for x >= 0 at most, with and without FMA: 0.8-0.9x the autodiff of jax.nn.mish, where the
     pair exp of ``_mish_parts`` took 1.2x."""
-    m = -jnp.abs(x)
-    far = m < jnp.float32(-40)
-    e_far = jnp.exp(jnp.where(far, m + _SHIFT, m))
-    scale = jnp.where(far, _SHIFT_BACK, jnp.float32(1))
+    e_far, scale = _shifted_exp(-jnp.abs(x))
     e = e_far * scale
     small = jnp.clip(x, jnp.float32(-1000), jnp.float32(1000))
     two = e * 0 + 2  # arrays: XLA folds (e + 2) - 2 into e (see _exp_pair)
@@ -775,18 +786,11 @@ def _mish_dash32(x: Array) -> Array:
     top_lo = _product_error(e_far, total, top) + e_far * total_lo
     dd = d * d
     dd_lo = _product_error(d, d, dd) + 2 * d * d_lo
-    r = _rough_reciprocal(dd)
-    r = r * (2 - dd * r)
+    r = _near_reciprocal(dd)
     lower = (top / dd + (top_lo - top * (dd_lo * r)) * r) * scale
     u = 1 + 2 * e + 2 * (e * e)
     upper = (e * e) * (2 - 4 * small + 4 * e * ((1 - small) + e)) / (u * u)
     return jnp.where(x < 0, lower, 1 - upper)
-
-
-def _fast_two_sum(a: Array, b: Array) -> tuple[Array, Array]:
-    """a + b as s + its rounding error, for |a| >= |b| (Dekker's Fast2Sum)."""
-    s = a + b
-    return s, b - (s - a)
 
 
 # Squareplus: (x + s) / 2 with s = sqrt(x^2 + b), and (b/2) / (s + |x|) for x < 0 (the same
