@@ -118,3 +118,23 @@ print(sorted(m for m in ("torch._dynamo", "anyrelu._kernels.torch_graph") if m i
     run = subprocess.run([sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout == "[]\n"
+
+
+def test_a_first_call_under_torch_compile_imports_the_kernels_whole():
+    """When the first anyrelu call on a torch tensor is a compiled one, the torch kernels' module is
+    imported while Dynamo traces, under its fake-tensor modes: what it computes at import (the probe
+    of hardswish_backward's sides) runs on real tensors, and the call compiles whole."""
+    import subprocess
+    import sys
+
+    script = """
+import torch
+import anyrelu
+x = torch.linspace(-4, 4, 9, dtype=torch.float64)
+f = torch.compile(lambda v: anyrelu.hard_swish(v) + anyrelu.celu(v), fullgraph=True, backend="aot_eager")
+assert torch.equal(f(x), anyrelu.hard_swish(x) + anyrelu.celu(x))
+print("ok")
+"""
+    run = subprocess.run([sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout == "ok\n"

@@ -188,17 +188,91 @@ def test_torch_hard_sigmoid_kernels_are_the_reference(dtype):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_torch_hard_swish_dash_is_the_references_bits(dtype):
-    """torch's hard_swish_dash runs the reference's operations fused by hardtanh_backward."""
+def test_torch_hard_swish_dash_without_torchs_kink_sides_is_the_references_bits(dtype, monkeypatch):
+    """Where torch's hardswish_backward takes other sides at -3 and 3 (torch before 2.13), torch's
+    hard_swish_dash runs the reference's operations fused by hardtanh_backward."""
     torch = pytest.importorskip("torch", reason="torch is not installed")
     import array_api_compat.torch as tx
 
     from anyrelu import hard_swish_dash
+    from anyrelu._kernels import torch as torch_kernels
     from anyrelu._reference import REFERENCE
 
+    monkeypatch.setattr(torch_kernels, "_HARDSWISH_BACKWARD_MEETS", False)
     values = np.concatenate([_random_data(dtype), np.linspace(-4, 4, 4001, dtype=dtype), [-3, 3, -1.5]])
     x = torch.from_numpy(values.astype(dtype))
     got, want = hard_swish_dash(x).numpy(), REFERENCE["hard_swish_dash"](x, tx).numpy()
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(_bits(got[~np.isnan(got)]), _bits(want[~np.isnan(want)]))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n", [5, 1000], ids=["scalar loop", "vector loop"])
+def test_torch_hard_swish_dash_takes_the_contracts_sides_at_the_kinks_and_nan(dtype, n):
+    """hardswish_backward, where torch's takes the contract's sides: 0 at -3 and below, 1 at 3 and
+    above, 0 at -1.5, NaN at NaN (torch's scalar loop gives the incoming gradient there), in a
+    plain call, a plain backward and a double backward."""
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    from anyrelu import hard_swish, hard_swish_dash
+
+    points = [-np.inf, -3.0, -1.5, 3.0, np.nan]
+    x = torch.from_numpy(np.resize(np.array(points, dtype=dtype), n))
+    want = np.resize(np.array([0.0, 0.0, 0.0, 1.0, np.nan], dtype=dtype), n)
+    np.testing.assert_array_equal(hard_swish_dash(x).numpy(), want)
+    xg = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(hard_swish(xg), xg, torch.ones_like(x), create_graph=True)
+    np.testing.assert_array_equal(grad.detach().numpy(), want)
+
+
+def _torch_paths_agree(torch, call, x, spoiler):
+    """call(x) and call(x with ``spoiler`` appended) agree bit for bit on x: a host read of x
+    (_kernels.torch._readable) runs torch's kernel on x itself when x holds no NaN (no -inf), and
+    on x with its NaN moved (x floored) otherwise."""
+    fast = call(x)
+    slow = call(torch.cat([x, torch.tensor([spoiler], dtype=x.dtype)]))[: x.numel()]
+    assert torch.equal(fast.view(-1), slow.view(-1)) or bool(
+        ((fast == slow) | (fast.isnan() & slow.isnan())).all() and torch.equal(fast.signbit(), slow.signbit())
+    )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_torch_kernels_picked_by_a_host_read_of_x_give_the_same_bits(dtype):
+    """The kernels that read x's largest or smallest element first (SiLU's value; the fused
+    backward kernels of hard_swish, hard_sigmoid, leaky ReLU, ReLU6 and the ELU family) give the
+    same bits with it as with the floor or the NaN move they skip."""
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    import anyrelu
+
+    values = _random_data(dtype)
+    x = torch.from_numpy(np.resize(values[~np.isnan(values)], 70_000).astype(dtype))  # read above 65536
+    _torch_paths_agree(torch, anyrelu.silu, x[x > -np.inf], -np.inf)  # F.silu on x, or on x floored
+    chains = [
+        (anyrelu.hard_swish, {}), (anyrelu.hard_sigmoid, {}), (anyrelu.relu, {"leak": 0.1}),
+        (anyrelu.relu, {"max_value": 6.0}), (anyrelu.elu, {}), (anyrelu.selu, {}),
+    ]  # fmt: skip
+    t = torch.from_numpy(np.random.default_rng(5).standard_normal(x.numel() + 1).astype(dtype))
+
+    for function, kwargs in chains:
+
+        def chain(v, function=function, kwargs=kwargs):
+            vg = v.clone().requires_grad_(True)
+            return torch.autograd.grad(function(vg, **kwargs), vg, t[: v.numel()])[0]
+
+        _torch_paths_agree(torch, chain, x, np.nan)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_numpy_erfc_is_the_array_api_erfc_bit_for_bit(dtype):
+    """The reference's erfc on NumPy gathers each element's table row at once and picks its pieces
+    by factors of 0 and 1: the same operations as agnostic_erfc, so the same bits, at every
+    special value, the table's edge (27.25), subnormals and random bit patterns."""
+    from anyrelu._reference.special import LARGEST, agnostic_erfc, erfc
+
+    edges = np.array([LARGEST, -LARGEST, np.nextafter(LARGEST, 0), 1 / 64, -1 / 64, 3 / 64, 5e-324], dtype=dtype)
+    x = np.concatenate([_random_data(dtype, 40_000), np.linspace(-30, 30, 20_001, dtype=dtype), edges])
+    with np.errstate(invalid="ignore"):  # signalling NaNs among the random bits
+        got, want = erfc(x, npx), agnostic_erfc(x, npx)
+    assert got.dtype == want.dtype == x.dtype
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     np.testing.assert_array_equal(_bits(got[~np.isnan(got)]), _bits(want[~np.isnan(want)]))
 

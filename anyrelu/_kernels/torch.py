@@ -11,18 +11,21 @@ Derivatives: whenever autograd can see the call (x or an array leak requires gra
 ``Explicit``, an autograd Function whose ``backward`` and ``jvp`` are the reference's chain rule
 (``_reference.CHAIN``). It has ``setup_context`` and ``generate_vmap_rule``, so backward, double
 backward, forward mode and every ``torch.func`` transform (grad, vjp, jvp, jacrev, jacfwd, hessian,
-vmap) give the explicit derivative's values, with no host read of the data. For relu on
+vmap) give the explicit derivative's values, with no host read of GPU data. For relu on
 float32/float64 the chain rule is torch's fused backward kernel where one tests the contract's
 sides: ``threshold_backward`` tests ``x <= 0`` (NaN included); ``leaky_relu_backward`` and
 ``hardtanh_backward`` put NaN on the wrong side, so they get x with NaN moved to a point of the
-identity side (``nan_to_num``, one pass). tests/test_autodiff.py checks all of them, bit for bit.
+identity side (``nan_to_num``, one pass), unless a read of x's largest element on the host shows
+that x holds no NaN (``_known_free_of_nan``: a large CPU tensor, in eager mode). tests/test_autodiff.py
+checks all of them, bit for bit.
 
 The rest of the family: torch's own kernels where the accuracy tests hold them to the bound
 (``elu`` for ELU, SELU and CELU(alpha=1) with ``elu_backward``; ``hardsigmoid`` with
 ``hardsigmoid_backward``, ``hardtanh_backward`` in float64 and under double backward;
 ``softplus`` with its switch moved to where it is exact, with ``softplus_backward``; the ``silu``
-value; hard swish's value as ``threshold * hardsigmoid`` and its derivative as the reference's
-operations fused by ``hardtanh_backward``; SiLU's derivative in float32 as ``s(x) (x + d) / d``;
+value; hard swish's value as ``threshold * hardsigmoid`` and its derivative as
+``hardswish_backward`` where torch's takes the contract's sides at the kinks (the reference's
+operations fused by ``hardtanh_backward`` otherwise); SiLU's derivative in float32 as ``s(x) (x + d) / d``;
 float64 torch operations rounded once for both GELUs, Mish and Mish's derivative), the reference
 bodies (float32 in float64) otherwise; derivatives through ``Explicit`` alike. Under
 torch.compile and torch.export a call is one node of the graph: ``torch_graph.in_graph``.
@@ -104,6 +107,7 @@ def tracked(x: torch.Tensor, leak: Any = None) -> bool:
 
 _grad_enabled = torch.is_grad_enabled
 _wrapped = torch._C._functorch.is_functorch_wrapped_tensor
+_transforms_active = torch._C._are_functorch_transforms_active  # any torch.func transform running
 
 
 def with_derivative(name: str, value: Callable[..., Array]) -> Callable[..., Array]:
@@ -132,8 +136,20 @@ def _times_dash(name: str) -> Callable[..., Array]:
 
 
 def relu(x: torch.Tensor, leak: Any, max_value: Any, threshold: Any, xp: ModuleType) -> Array:
+    if (  # the common call, kept short (1 us of the 8 us a call on 8 elements takes)
+        leak.__class__ is float
+        and threshold == 0
+        and not x.requires_grad
+        and x.dtype in _NATIVE_DTYPES
+        and not x.is_cuda
+        and forward_ad._current_level < 0
+        and not _transforms_active()
+    ):
+        native = _host_native(leak, max_value)
+        if native is not None:
+            return native(x)
     native = _native(x, leak, max_value, threshold)
-    if native is not None and not tracked(x):  # the common call, kept short (a number leak)
+    if native is not None and not tracked(x):
         return native(x)
     array_leak = isinstance(leak, torch.Tensor)
     if not (x.is_floating_point() and tracked(x, leak)):
@@ -202,7 +218,8 @@ def _host_native(leak: float | int, max_value: float | int | None) -> Callable[[
     if leak == 0:  # x <= 0 -> +0.0, NaN is not <= 0 and stays (clamp and relu give -0.0 at -0.0)
         if max_value is None:
             return _zero_below
-        return functools.partial(_zero_below_capped, cap=float(max_value))
+        cap = float(max_value)
+        return functools.partial(_zero_below_capped, cap=int(cap) if cap.is_integer() and abs(cap) < 2**53 else cap)
     if max_value is None:
         slope = float(leak)
         return lambda v: torch._C._nn.leaky_relu(v, slope)
@@ -210,11 +227,11 @@ def _host_native(leak: float | int, max_value: float | int | None) -> Callable[[
 
 
 def _zero_below(x: torch.Tensor) -> Array:
-    return torch.threshold(x, 0.0, 0.0)
+    return torch.threshold(x, 0, 0)  # Python ints: torch parses them faster than floats (0.5-1.5 us)
 
 
 def _zero_below_capped(x: torch.Tensor, cap: float) -> Array:
-    return torch.threshold(x, 0.0, 0.0).clamp_max_(cap)  # NaN stays
+    return torch.threshold(x, 0, 0).clamp_max_(cap)  # NaN stays
 
 
 def _native_chain(leak: float, max_value: float | None) -> Callable[[Array, Array, Any], Array]:
@@ -245,12 +262,35 @@ def _nan_to(x: torch.Tensor, inside: float) -> torch.Tensor:
     return torch.nan_to_num(x, nan=inside, posinf=float("inf"), neginf=float("-inf"))
 
 
+def _known_free_of_nan(x: torch.Tensor) -> bool:
+    """Whether x is known to hold no NaN: its largest element (NaN if any is), read on the host
+    (see ``_readable``) -- half a pass, where moving NaN away costs a pass and a fresh tensor."""
+    return _readable(x) and bool(x.amax() <= math.inf)
+
+
+def _known_above(x: torch.Tensor, floor: float) -> bool:
+    """Whether every element of x is known to be above ``floor`` (NaN is not): its smallest
+    element, read on the host (see ``_readable``)."""
+    return _readable(x) and bool(x.amin() > floor)
+
+
+def _readable(x: torch.Tensor) -> bool:
+    """Whether a kernel may read a reduction of x on the host to choose its form: a plain tensor
+    in CPU memory of 65536 elements or more, outside any trace or torch.func transform. Not
+    otherwise: a GPU would wait for the read, a trace cannot branch on data, and on a small x the
+    read costs more than the pass it saves. Both forms give the same bits (tests/test_fast_paths.py)."""
+    return type(x) is torch.Tensor and x.is_cpu and not _wrapped(x) and x.numel() >= 65536
+
+
 def _fused_backward(kernel: Any, t: torch.Tensor, x: torch.Tensor, inside: float, *args: Any) -> Array:
     """``kernel(t, x, *args)`` -- torch's fused backward kernel, given as its overload packet --
     with x's NaN moved to ``inside``. In a plain backward the kernel writes its result over the
     moved copy (its ``grad_input=`` form): one allocation, not two, which is a third of the
     chain rule's time at 10^6 elements. Not where autograd records the chain rule (double
-    backward, torch.func), which out= forms refuse."""
+    backward, torch.func), which out= forms refuse. Where x is known to hold no NaN
+    (``_known_free_of_nan``), the kernel runs on x itself: half a pass instead of one."""
+    if _known_free_of_nan(x):
+        return kernel(t, x, *args)
     moved = _nan_to(x, inside)
     if _writes_over(t, x):
         return kernel.grad_input(t, moved, *args, grad_input=moved)
@@ -335,6 +375,8 @@ def _elu_kernels(alpha: float, scale: float, input_scale: float) -> tuple[Callab
     identity side (elu_backward's vectorized loop gives NaN there)."""
 
     def native_chain(x: torch.Tensor, t: torch.Tensor) -> Array:
+        if _known_free_of_nan(x):  # as _fused_backward
+            return torch.ops.aten.elu_backward(t, alpha, scale, input_scale, False, x)
         moved = _nan_to(x, 1.0)
         if _writes_over(t, x):  # _fused_backward, with x last
             return torch.ops.aten.elu_backward.grad_input(t, alpha, scale, input_scale, False, moved, grad_input=moved)
@@ -439,16 +481,18 @@ def _with_slope(
     second: Callable[[Array], Array],
     dtypes: tuple[torch.dtype, ...],
     fallback: tuple[Callable[..., Array], Callable[..., Array]],
+    plain: Callable[[Array, Array], Array] | None = None,
 ) -> tuple[Callable[..., Array], Callable[..., Array]]:
     """Kernels for x of ``dtypes`` from torch's own operations -- ``value(x)``, ``dash(x)`` (f')
     and ``second(x)`` (f''), each in x's dtype -- and ``fallback``'s (value, dash) kernels for
     other x. f'' is the derivative's chain rule, so that double backward, forward mode and
-    torch.func give f_dash's own derivative; a plain backward is ``f'(x) * t``."""
+    torch.func give f_dash's own derivative; a plain backward is ``plain(x, t)``, by default
+    ``f'(x) * t`` (a fused kernel given as ``plain`` must round f'(x) t once, as that does)."""
     slope = Rule(lambda v, _: dash(v), lambda v, t, _: t * second(v), None)
 
     def chain(x: torch.Tensor, t: torch.Tensor) -> Array:
         if not (_grad_enabled() or _wrapped(x) or _wrapped(t)):  # a plain backward
-            return dash(x).mul_(t)
+            return dash(x).mul_(t) if plain is None else plain(x, t)
         return t * Explicit.apply(x, None, slope)  # its derivative: f''
 
     native = _native_with_derivative(value, chain)
@@ -493,8 +537,17 @@ def _silu_second(w: torch.Tensor) -> Array:
 # 0); from x floored at -1000 it gives -0.0 there, as the true value is below every subnormal. Not
 # float64: it gives -0.0 at x = -710, where silu is -2.4e-306, a normal number. The value is
 # computed in place on the clipped copy (one allocation).
+def _silu(x: torch.Tensor) -> Array:
+    """torch's silu, on x itself where x is known to be above -inf (one fresh tensor and half a
+    pass), else on x floored at -1000 in place: the same bits, as silu underflows to -0.0 from -104
+    in float32 on."""
+    if _known_above(x, -math.inf):
+        return torch.nn.functional.silu(x)
+    return torch.nn.functional.silu(torch.clamp(x, min=-1000.0), inplace=True)
+
+
 SILU = _with_slope(
-    lambda x: torch.nn.functional.silu(torch.clamp(x, min=-1000.0), inplace=True),
+    _silu,
     _silu_dash,
     _silu_second,
     (torch.float32, torch.float16, torch.bfloat16),
@@ -676,7 +729,8 @@ SOFTPLUS = _native_kernels("softplus", lambda beta: (_softplus, _softplus_chain)
 
 def _hard_swish(x: torch.Tensor) -> Array:
     """x * hard_sigmoid(x), 0 (+0.0) for x <= -3 through threshold: F.hardswish gives -0.0 there
-    and NaN at -inf. Three roundings: 1.8 ulp at worst in float32 on every ATen capability."""
+    and NaN at -inf, and its x * 6 / 6 is x only to an ulp above 3 (and inf above max / 6). Three
+    roundings: 1.8 ulp at worst in float32 on every ATen capability."""
     if x.dtype not in _NATIVE_DTYPES:  # the half types: in float32, rounded once
         return _hard_swish(x.float()).to(x.dtype)
     return torch.threshold(x, -3.0, 0.0).mul_(torch.nn.functional.hardsigmoid(x))
@@ -687,12 +741,53 @@ KERNELS_BY_REFERENCE: dict[str, Callable[..., Array]] = {
 }
 
 
+def _hard_swish_chain(x: torch.Tensor, t: torch.Tensor | None) -> Array:
+    """t (x/3 + 1/2) strictly between -3 and 3, t from 3 up, 0 below -3, NaN at NaN:
+    hardswish_backward, one pass, where ``_HARDSWISH_BACKWARD_MEETS`` (0.17 of the bound at worst
+    on every ATen capability). Its scalar loop gives t at NaN, and so does its decomposition under
+    torch.compile: unless x is known to hold no NaN (``_known_free_of_nan``), it is given t times
+    threshold(x, inf, 1), which is 1 for every x but NaN. The reference's operations fused by
+    hardtanh_backward where torch's kernel takes other sides. t None: f'(x)."""
+    if not _HARDSWISH_BACKWARD_MEETS:
+        dash = _hard_swish_reference_dash(x)
+        return dash if t is None else dash.mul_(t)
+    if _known_free_of_nan(x):
+        return torch.ops.aten.hardswish_backward(_ones_like(x) if t is None else t, x)
+    factor = torch.threshold(x, math.inf, 1.0)  # x <= inf: 1; NaN stays
+    if t is not None:
+        factor = factor * t if t.shape != x.shape or _wrapped(t) else factor.mul_(t)
+    return torch.ops.aten.hardswish_backward(factor, x)  # its out= form copies: no gain
+
+
 def _hard_swish_dash(x: torch.Tensor) -> Array:
+    return _hard_swish_chain(x, None)
+
+
+def _hard_swish_reference_dash(x: torch.Tensor) -> Array:
     """The reference's (2 clip(x, -3, 3) + 3) / 6, the same operations (in place), kept strictly
     between -3 and 3 and at NaN (moved to 0) by hardtanh_backward, plus 1 where x >= 3: one fused
     selection where the reference has two where() and their zeros and ones."""
     middle = torch.clamp(x, -3.0, 3.0).mul_(2).add_(3).div_(6)
     return torch.ops.aten.hardtanh_backward(middle, _nan_to(x, 0.0), -3.0, 3.0).add_(x >= 3)
+
+
+def _hardswish_backward_meets() -> bool:
+    """Whether this torch's hardswish_backward takes the contract's sides at the kinks (0 at -3, 1
+    at 3, as torch 2.13 does; versions before the fix of pytorch/pytorch#147801 give -0.5 and 1.5),
+    in its vector and scalar loops. On real tensors also when this module is first imported while torch.compile traces
+    (under its fake-tensor modes, torch.equal has no answer)."""
+    from torch.utils._python_dispatch import _disable_current_modes
+
+    with _disable_current_modes():
+        for dtype in _NATIVE_DTYPES:
+            x = torch.tensor([-3.0, 3.0, -math.inf, math.inf, -1.5, 0.0] * 11, dtype=dtype)
+            got = torch.ops.aten.hardswish_backward(torch.ones_like(x), x)
+            if not torch.equal(got, torch.tensor([0.0, 1.0, 0.0, 1.0, 0.0, 0.5] * 11, dtype=dtype)):
+                return False
+    return True
+
+
+_HARDSWISH_BACKWARD_MEETS = _hardswish_backward_meets()
 
 
 def _hard_swish_second(x: torch.Tensor) -> Array:
@@ -708,6 +803,7 @@ HARD_SWISH = _with_slope(
     _hard_swish_second,
     _NATIVE_DTYPES,
     (_value_only("hard_swish", _hard_swish), REFERENCE["hard_swish_dash"]),
+    _hard_swish_chain,
 )
 
 KERNELS: dict[str, Callable[..., Array]] = {

@@ -6,10 +6,10 @@ Kahan's ``(exp(x) - 1) * x / log(exp(x))``, whose rounding errors in exp cancel 
 
 ``erfc(x, xp)`` takes torch's own (``torch.special.erfc``, within 1 ulp in float64) and otherwise
 ``agnostic_erfc``, written here in array-API code, so that the runtime dependencies stay NumPy and
-array-api-compat. The other libraries' own erfc were measured against mpmath and are not accurate
-enough for GELU's bound in float64: ``scipy.special.erfc`` and ``jax.scipy.special.erfc`` put
-gelu 5.7 ulp off near x = -1.35, where the bound is 4; JAX's float32 erfc is off by 10^5 ulp in
-its tail.
+array-api-compat (on NumPy, ``numpy_erfc``: the same operations in NumPy's terms, the same
+bits). The other libraries' own erfc were measured against mpmath and are not accurate enough
+for GELU's bound in float64: ``scipy.special.erfc`` and ``jax.scipy.special.erfc`` put gelu 5.7
+ulp off near x = -1.35, where the bound is 4; JAX's float32 erfc is off by 10^5 ulp in its tail.
 
 ``agnostic_erfc`` computes in float64: a Taylor polynomial of degree 16 around the nearest of the
 points 0, 1/32, 2/32, ..., 27.25 (|h| <= 1/64), whose coefficients come from the differential
@@ -25,6 +25,7 @@ import functools
 import math
 from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 import array_api_compat
 
@@ -58,6 +59,8 @@ def _erfc_of(xp: ModuleType) -> Callable[[Array, ModuleType], Array]:
         import torch
 
         return lambda x, xp: torch.special.erfc(x)
+    if array_api_compat.is_numpy_namespace(xp):
+        return numpy_erfc
     return agnostic_erfc
 
 
@@ -77,6 +80,46 @@ def agnostic_erfc(x: Array, xp: ModuleType) -> Array:
     y = xp.where(wide < 0, 2 - y, y)
     y = xp.where(xp.isnan(wide), wide, y)
     return xp.astype(xp.reshape(y, x.shape), x.dtype)
+
+
+def numpy_erfc(x: Array, xp: ModuleType) -> Array:
+    """agnostic_erfc, bit for bit, in NumPy's own terms: each element's row of a row-major table
+    is gathered at once (agnostic_erfc takes its 17 coefficients one column at a time), and the
+    pieces are chosen without a where (each costs about 10 ns an element on random signs): the
+    table's edge by a factor of 0 or 1, erfc(-x) = 2 - erfc(x) as (1 - sign) + sign erfc(|x|)
+    (sign 0 at ±0, where erfc is 1; NaN at NaN). 3.5x agnostic_erfc's speed."""
+    import numpy as np
+
+    wide = np.asarray(x, dtype=np.float64).reshape(-1)
+    out = np.empty(wide.shape, np.float64)
+    table = _row_table()
+    for start in range(0, wide.size, _ROWS_BLOCK):  # a block's rows stay in cache
+        w = wide[start : start + _ROWS_BLOCK]
+        size = np.fmin(np.abs(w), 2 * LARGEST)  # NaN and inf: beyond the table
+        keep = size < LARGEST
+        size *= keep  # 0 beyond the table, as agnostic_erfc's where
+        index = np.rint(size / SPACING)  # half to even, as round()
+        h = size - index * SPACING
+        rows = table[index.astype(np.intp)]
+        y = rows[:, DEGREE].copy()
+        for n in range(DEGREE - 1, -1, -1):
+            y *= h
+            y += rows[:, n]
+        y *= keep
+        sign = np.sign(w)
+        y *= sign
+        np.add(1.0 - sign, y, out=out[start : start + _ROWS_BLOCK])
+    return out.reshape(np.shape(x)).astype(x.dtype, copy=False)
+
+
+_ROWS_BLOCK = 4096  # elements: their gathered rows take 557 kB
+
+
+@functools.cache
+def _row_table() -> Any:
+    import numpy as np
+
+    return np.ascontiguousarray(np.array(_taylor_table(), dtype=np.float64).T)
 
 
 @functools.cache
