@@ -263,7 +263,7 @@ def test_torch_kernels_picked_by_a_host_read_of_x_give_the_same_bits(dtype):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_numpy_erfc_is_the_array_api_erfc_bit_for_bit(dtype):
-    """The reference's erfc on NumPy gathers each element's table row at once and picks its pieces
+    """The reference's erfc on NumPy gathers its coefficients with take and picks its pieces
     by factors of 0 and 1: the same operations as agnostic_erfc, so the same bits, at every
     special value, the table's edge (27.25), subnormals and random bit patterns."""
     from anyrelu._reference.special import LARGEST, agnostic_erfc, erfc

@@ -28,7 +28,7 @@ from .._checks import Array
 from .._reference import REFERENCE
 from .._reference import relu as reference
 from .._reference.rectifiers import SELU_SCALE, SELU_SCALE_ALPHA
-from .._reference.special import LARGEST, SPACING, _taylor_table
+from .._reference.special import numpy_erfc
 
 _NUMBERS = (float, int)  # the types of a validated number leak; an array otherwise
 
@@ -374,45 +374,17 @@ def _squareplus(w: Array, b: float) -> Array:
 
 # ---------------------------------------------------------------- exact GELU
 #
-# float16 and float32 in float64 blocks, rounded once, with the reference's erfc table cut at
-# degree 9 and no where: a float32 result needs float64 only to about 2^-30, and the series' next
-# term is below 1e-12 of erfc where float32's GELU is a normal number (|z| <= 9.2; beyond, it
-# underflows). float64 takes the reference.
+# float16 and float32 in float64 blocks, rounded once, with the reference's erfc on NumPy
+# (_reference.special.numpy_erfc: no where) cut at degree 9: a float32 result needs float64 only
+# to about 2^-30, and the series' next term is below 1e-12 of erfc where float32's GELU is a
+# normal number (|z| <= 9.2; beyond, it underflows). float64 takes the reference.
 
 _ERFC_DEGREE = 9
 
 
-def _erfc_float32(z: Array) -> Array:
-    """erfc(z) of float64 z, to 1e-12 relative for |z| <= 9.2 (to 3e-8 up to 27.25, 0 beyond): the
-    reference's Taylor polynomial around the nearest k/32, cut at degree 9; the table's edge by a
-    factor of 0 or 1, erfc(-z) = 2 - erfc(z) as (1 - sign) + sign erfc(|z|) (1 at ±0, NaN at NaN)."""
-    size = np.fmin(np.abs(z), 2 * LARGEST)  # NaN and inf: beyond the table
-    keep = size < LARGEST
-    size *= keep  # 0 beyond the table (its row 0 is then multiplied by 0)
-    index = np.rint(size * (1 / SPACING))
-    h = np.subtract(size, index * SPACING, out=size)
-    rows = index.astype(np.intp)
-    columns = _erfc_columns()
-    y = np.take(columns[_ERFC_DEGREE], rows)
-    term = np.empty_like(y)
-    for n in range(_ERFC_DEGREE - 1, -1, -1):
-        y *= h
-        y += np.take(columns[n], rows, out=term)
-    y *= keep
-    sign = np.sign(z)
-    y *= sign
-    y += 1.0 - sign
-    return y
-
-
-@functools.cache
-def _erfc_columns() -> np.ndarray:
-    return np.array(_taylor_table()[: _ERFC_DEGREE + 1], dtype=np.float64)
-
-
 def _gelu(w: Array, approximate: bool) -> Array:
     """x/2 erfc(-x/sqrt(2)), from x floored at -1000 in the factor (-inf * 0 would be NaN)."""
-    y = _erfc_float32(w * (-1 / math.sqrt(2)))
+    y = numpy_erfc(w * (-1 / math.sqrt(2)), np, _ERFC_DEGREE)
     np.maximum(w, -1000.0, out=w)  # NaN stays
     w *= 0.5
     y *= w
@@ -423,7 +395,7 @@ def _gelu_dash(w: Array, approximate: bool) -> Array:
     """Phi(x) + x phi(x), x clipped to ±40 (phi is 0 beyond in float64; float32's f' is 0 below
     -14 and 1 above 6): -inf gives +0.0 + (-0.0)."""
     np.clip(w, -40.0, 40.0, out=w)
-    y = _erfc_float32(w * (-1 / math.sqrt(2)))
+    y = numpy_erfc(w * (-1 / math.sqrt(2)), np, _ERFC_DEGREE)
     y *= 0.5
     density = np.multiply(w, w)
     density *= -0.5
