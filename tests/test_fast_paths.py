@@ -261,6 +261,42 @@ def test_torch_kernels_picked_by_a_host_read_of_x_give_the_same_bits(dtype):
         _torch_paths_agree(torch, chain, x, np.nan)
 
 
+CHUNKED = [
+    "_silu_dash", "_mish_value", "_mish_dash", "_gelu_value", "_gelu_dash", "_gelu_tanh_value", "_gelu_tanh_dash",
+    "_hard_swish",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+def test_torch_kernels_run_in_chunks_give_the_whole_tensors_bits(dtype):
+    """The kernels that run a large CPU tensor 65536 elements at a time (_kernels.torch._chunked)
+    give what they give on the whole tensor at once, NaN where it gives NaN; and so do the public
+    functions and their gradients that use them, at a size that is no multiple of a chunk."""
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    import anyrelu
+    from anyrelu._kernels import torch as torch_kernels
+
+    values = _random_data("float64" if dtype == "bfloat16" else dtype)
+    x = torch.from_numpy(np.resize(values, 3 * torch_kernels._CHUNK + 4099)).to(getattr(torch, dtype))
+    assert torch_kernels._readable(x) and x.numel() > torch_kernels._CHUNK  # the chunked path runs
+
+    def same(got, expected):
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        assert bool(((got == expected) | (got.isnan() & expected.isnan())).all())
+        assert torch.equal(got.signbit() | got.isnan(), expected.signbit() | expected.isnan())
+
+    for name in CHUNKED:
+        kernel = getattr(torch_kernels, name)
+        same(kernel(x), kernel.__wrapped__(x))
+        same(kernel(x.view(-1, 1)), kernel.__wrapped__(x).view(-1, 1))  # any shape
+    if dtype != "float64":  # the float64 kernels of these are the reference bodies
+        for function, kwargs in [(anyrelu.mish, {}), (anyrelu.gelu, {"approximate": True})]:
+            xg = x.clone().requires_grad_(True)
+            (grad,) = torch.autograd.grad(function(xg, **kwargs), xg, torch.ones_like(x))
+            same(grad, getattr(anyrelu, f"{function.__name__}_dash")(x, **kwargs))
+    same(anyrelu.gelu(x), torch_kernels._gelu_value.__wrapped__(x))
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_numpy_erfc_is_the_array_api_erfc_bit_for_bit(dtype):
     """The reference's erfc on NumPy gathers its coefficients with take and picks its pieces
