@@ -283,24 +283,33 @@ def _readable(x: torch.Tensor) -> bool:
     return type(x) is torch.Tensor and x.is_cpu and not _wrapped(x) and x.numel() >= 65536
 
 
-_CHUNK = 1 << 16  # elements: a chunk's float64 temporaries (512 kB each) stay in the cache
+_CHUNK = 1 << 15  # elements per thread: a chunk's float64 temporaries (256 kB a thread) stay in its cache
+
+
+def _chunk(x: torch.Tensor) -> int:
+    """The chunk size for x, 0 where x runs whole: _CHUNK elements for each of torch's threads
+    (torch splits an operation among them in pieces of 32768 elements), at least two threads'
+    worth, on a large contiguous CPU tensor outside any trace or transform (``_readable``)."""
+    size = _CHUNK * max(2, torch.get_num_threads())
+    return size if x.numel() > size and _readable(x) and x.is_contiguous() else 0
 
 
 def _chunked(kernel: Callable[[torch.Tensor], Array]) -> Callable[[torch.Tensor], Array]:
-    """An element-wise kernel that makes several temporaries, run on a large CPU tensor outside
-    any trace or transform (``_readable``) 65536 elements at a time into one output: each chunk's
-    temporaries stay in the cache and are reused from the allocator's free list, where the whole
-    tensor's are fresh memory and one pass each over it (float64 GELU, its tanh form and Mish at
-    10^6 elements: 2-2.5x faster). Element-wise, so the same bits (tests/test_fast_paths.py).
-    Autograd never differentiates these kernels (Explicit's forward and plain backward run them)."""
+    """An element-wise kernel that makes several temporaries, run on a large CPU tensor in chunks
+    (``_chunk``) into one output: each chunk's temporaries stay in the cache and are reused from
+    the allocator's free list, where the whole tensor's are fresh memory and one pass each over it
+    (float64 GELU, its tanh form and Mish at 10^6 elements on one thread: 2-2.5x faster).
+    Element-wise, so the same bits (tests/test_fast_paths.py). Autograd never differentiates
+    these kernels (Explicit's forward and plain backward run them)."""
 
     @functools.wraps(kernel)
     def run(x: torch.Tensor) -> Array:
-        if x.numel() <= _CHUNK or not (_readable(x) and x.is_contiguous()):  # a layout torch ops keep
+        size = _chunk(x)
+        if not size:
             return kernel(x)
         flat = x.view(-1)
         out = torch.empty_like(flat)
-        for part, into in zip(flat.split(_CHUNK), out.split(_CHUNK), strict=True):
+        for part, into in zip(flat.split(size), out.split(size), strict=True):
             into.copy_(kernel(part))
         return out.view(x.shape)
 
