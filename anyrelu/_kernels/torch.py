@@ -276,10 +276,11 @@ def _known_above(x: torch.Tensor, floor: float) -> bool:
 
 
 def _readable(x: torch.Tensor) -> bool:
-    """Whether a kernel may read a reduction of x on the host to choose its form: a plain tensor
-    in CPU memory of 65536 elements or more, outside any trace or torch.func transform. Not
-    otherwise: a GPU would wait for the read, a trace cannot branch on data, and on a small x the
-    read costs more than the pass it saves. Both forms give the same bits (tests/test_fast_paths.py)."""
+    """Whether a kernel may choose its form by x's data -- read a reduction of x on the host, or
+    run x in chunks (``_chunk``): a plain tensor in CPU memory of 65536 elements or more, outside
+    any trace or torch.func transform. Not otherwise: a GPU would wait for the read, a trace
+    cannot branch on data, and on a small x the read costs more than the pass it saves. Both
+    forms give the same bits (tests/test_fast_paths.py)."""
     return type(x) is torch.Tensor and x.is_cpu and not _wrapped(x) and x.numel() >= 65536
 
 
