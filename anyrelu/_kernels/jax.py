@@ -139,17 +139,16 @@ def _expm1_near(r: Array) -> tuple[Array, Array]:
     r + r^2/2 + r^3 Q(r), where the first two terms carry the value and are added without
     rounding error: r = h + l with h the top 12 bits of r (a bit mask, not Veltkamp's splitting,
     so that no compiler contraction of a*b+c into an FMA can change it), so h^2/2 and h l are
-    exact; r + h^2/2 is TwoSum'd (additions only: nothing to contract); the rest is 6% of the
-    value at most. To 2^-25.6 of exp(r)."""
+    exact; r + h^2/2 is Fast2Sum'd (h^2/2 <= 0.35 |r|; additions only: nothing to contract); the
+    rest is 6% of the value at most. To 2^-25.6 of exp(r)."""
     h = _top_half(r)
     low = r - h
     q = jnp.float32(_EXPM1_Q[-1])
     for coefficient in reversed(_EXPM1_Q[:-1]):
         q = q * r + jnp.float32(coefficient)
     half = (h * h) * jnp.float32(0.5)
-    s = r + half  # TwoSum: s + error == r + half exactly
-    b = s - r
-    error = (r - (s - b)) + (half - b)
+    s = r + half  # s + error == r + half exactly (TwoSum's error, in 2 operations instead of 4)
+    error = half - (s - r)
     return s, error + (h * low + ((low * low) * jnp.float32(0.5) + ((r * r) * r) * q))
 
 
@@ -858,6 +857,8 @@ def _squareplus32(x: Array, b: float) -> Array:
     k, b_scaled, u, _, _, p, lo = _squareplus_sum(x, b)
     y0 = np.float32(k * b_scaled / 2) / p
     y = jnp.where(u >= 0, (p + lo) * np.float32(k / 2), y0 - y0 * (y0 * np.float32(2 / (k * b_scaled)) * lo))
+    if k >= 2:  # beyond 2^40 k, p = 2|u| = 2x/k is finite (inf at inf), and y = p k/2 = x exactly
+        return y
     return jnp.where(x > np.float32(_SQUAREPLUS_BIG * k), x, y)  # x itself beyond, inf included
 
 
