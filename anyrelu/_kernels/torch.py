@@ -35,6 +35,7 @@ torch.compile and torch.export a call is one node of the graph: ``torch_graph.in
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 from collections.abc import Callable
 from types import ModuleType
@@ -295,13 +296,15 @@ def _chunk(x: torch.Tensor) -> int:
     return size if x.numel() > size and _readable(x) and x.is_contiguous() else 0
 
 
-def _chunked(kernel: Callable[[torch.Tensor], Array]) -> Callable[[torch.Tensor], Array]:
+def _chunked(kernel: Callable[..., Array]) -> Callable[[torch.Tensor], Array]:
     """An element-wise kernel that makes several temporaries, run on a large CPU tensor in chunks
     (``_chunk``) into one output: each chunk's temporaries stay in the cache and are reused from
     the allocator's free list, where the whole tensor's are fresh memory and one pass each over it
     (float64 GELU, its tanh form and Mish at 10^6 elements on one thread: 2-2.5x faster).
     Element-wise, so the same bits (tests/test_fast_paths.py). Autograd never differentiates
-    these kernels (Explicit's forward and plain backward run them)."""
+    these kernels (Explicit's forward and plain backward run them). A kernel with an ``out``
+    parameter rounds its float64 result into its chunk of the output itself (``_rounded``)."""
+    into_out = "out" in inspect.signature(kernel).parameters
 
     @functools.wraps(kernel)
     def run(x: torch.Tensor) -> Array:
@@ -311,10 +314,19 @@ def _chunked(kernel: Callable[[torch.Tensor], Array]) -> Callable[[torch.Tensor]
         flat = x.view(-1)
         out = torch.empty_like(flat)
         for part, into in zip(flat.split(size), out.split(size), strict=True):
-            into.copy_(kernel(part))
+            if into_out:
+                kernel(part, out=into)
+            else:
+                into.copy_(kernel(part))
         return out.view(x.shape)
 
     return run
+
+
+def _rounded(y: torch.Tensor, dtype: torch.dtype, out: torch.Tensor | None) -> Array:
+    """A float64 result rounded once to dtype: into ``out`` (a chunk of the output: the rounding
+    and the chunk's copy in one pass), or as a fresh tensor."""
+    return y.to(dtype) if out is None else out.copy_(y)
 
 
 def _fused_backward(kernel: Any, t: torch.Tensor, x: torch.Tensor, inside: float, *args: Any) -> Array:
@@ -592,7 +604,7 @@ SILU = _with_slope(
 
 
 @_chunked
-def _mish_value(x: torch.Tensor) -> Array:
+def _mish_value(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
     """x tanh(log1p(e^x)) = x n / (n + 2), n = e^x (e^x + 2), in float64, rounded once to x's
     dtype (0.5 ulp): one exp where log1p and tanh cost 7x as much (torch's float32 mish is 3.4
     ulp off on its scalar path, ATEN_CPU_CAPABILITY=default, and 2.2 on avx2 and avx512). From x
@@ -601,11 +613,11 @@ def _mish_value(x: torch.Tensor) -> Array:
     w = torch.clamp(x, min=-1000.0).double()  # clamp_ has no vmap rule
     e = w.clamp(max=300.0).exp_()
     n = (e + 2).mul_(e)
-    return n.div_(n + 2).mul_(w).to(x.dtype)
+    return _rounded(n.div_(n + 2).mul_(w), x.dtype, out)
 
 
 @_chunked
-def _mish_dash(x: torch.Tensor) -> Array:
+def _mish_dash(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
     """mish'(x) = t + x s(x) (1 - t²), t = tanh(softplus(x)), in float64 rounded once; x clipped to
     ±1000 (-inf gives 0 + (-0.0) = +0.0, +inf 1 + 1000 * 0). 1 - t² cancels for a large x, but
     there it is a term below float32's half ulp of t."""
@@ -613,7 +625,7 @@ def _mish_dash(x: torch.Tensor) -> Array:
     t = torch.exp(w).log1p_().tanh_()
     s = torch.sigmoid(w).mul_(w)
     sech2 = w.copy_(t).mul_(t).neg_().add_(1)  # w's memory, no longer needed
-    return s.mul_(sech2).add_(t).to(x.dtype)
+    return _rounded(s.mul_(sech2).add_(t), x.dtype, out)
 
 
 def _mish_second(x: torch.Tensor) -> Array:
@@ -642,20 +654,20 @@ MISH = _with_slope(
 
 
 @_chunked
-def _gelu_value(x: torch.Tensor) -> Array:
+def _gelu_value(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
     """x/2 erfc(-x/sqrt(2)) in place on one float64 copy of x floored at -1000 (-inf * 0 would be
     NaN; erfc(707) is 0)."""
     w = torch.clamp(x, min=-1000.0).double()
-    return (w * (-1 / math.sqrt(2))).erfc_().mul_(w.mul_(0.5)).to(x.dtype)  # x/2 first: 2 x overflows
+    return _rounded((w * (-1 / math.sqrt(2))).erfc_().mul_(w.mul_(0.5)), x.dtype, out)  # x/2 first: 2 x overflows
 
 
 @_chunked
-def _gelu_dash(x: torch.Tensor) -> Array:
+def _gelu_dash(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
     """Phi(x) + x phi(x), from x clipped to ±64 (phi underflows beyond 38.6, Phi is 0 and 1
     there), in place on two float64 temporaries: -inf gives +0.0 + (-0.0) = +0.0."""
     w = torch.clamp(x, -64.0, 64.0).double()
     density = (w * w).mul_(-0.5).exp_().mul_(w).mul_(1 / math.sqrt(2 * math.pi))
-    return (w * (-1 / math.sqrt(2))).erfc_().mul_(0.5).add_(density).to(x.dtype)
+    return _rounded((w * (-1 / math.sqrt(2))).erfc_().mul_(0.5).add_(density), x.dtype, out)
 
 
 def _gelu_second(x: torch.Tensor) -> Array:
@@ -711,17 +723,17 @@ _Z3 = _Z1 * 0.044715
 
 
 @_chunked
-def _gelu_tanh_value(x: torch.Tensor) -> Array:
+def _gelu_tanh_value(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
     """x s(z) = x / (1 + e^-z), from x floored at -1000 (there e^-z is inf and x / inf -0.0; x s(z)
     would be -inf * 0 at -inf): float64's exp and a division cost less than its sigmoid. -z is
     x (-_Z3 x^2 - _Z1), z's own roundings negated."""
     w = torch.clamp(x, min=-1000.0).double()  # clamp_ has no vmap rule
     minus_z = torch.addcmul(w.new_full((), -_Z1), w, w, value=-_Z3).mul_(w)  # one pass for three
-    return w.div_(minus_z.exp_().add_(1)).to(x.dtype)
+    return _rounded(w.div_(minus_z.exp_().add_(1)), x.dtype, out)
 
 
 @_chunked
-def _gelu_tanh_dash(x: torch.Tensor) -> Array:
+def _gelu_tanh_dash(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
     """f' = s(z) + x z' s(z) s(-z) = e (x z' + d) / d^2 with e = e^z, d = 1 + e: as SiLU's, the
     sum cancels only near f''s zero (x = -0.75), not for every x < -1 as 1 + x z' s(-z) does. x z'
     = 3 z - 2 _Z1 x; x clipped to [-1000, 10] (f' is 1 above 10 in float32, and e^z finite), +0.0
@@ -731,7 +743,7 @@ def _gelu_tanh_dash(x: torch.Tensor) -> Array:
     slope = w.mul_(-2 * _Z1).add_(z, alpha=3.0)  # x z'
     e = z.exp_()
     d = e + 1
-    return slope.add_(d).mul_(e).div_(d).div_(d).to(x.dtype).add_(0.0)
+    return _rounded(slope.add_(d).mul_(e).div_(d).div_(d), x.dtype, out).add_(0.0)
 
 
 def _gelu_tanh_second(x: torch.Tensor) -> Array:
