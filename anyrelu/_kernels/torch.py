@@ -303,7 +303,8 @@ def _chunked(kernel: Callable[..., Array]) -> Callable[[torch.Tensor], Array]:
     (float64 GELU, its tanh form and Mish at 10^6 elements on one thread: 2-2.5x faster).
     Element-wise, so the same bits (tests/test_fast_paths.py). Autograd never differentiates
     these kernels (Explicit's forward and plain backward run them). A kernel with an ``out``
-    parameter rounds its float64 result into its chunk of the output itself (``_rounded``)."""
+    parameter writes its last operation, or its rounding (``_rounded``), into its chunk of the
+    output itself."""
     into_out = "out" in inspect.signature(kernel).parameters
 
     @functools.wraps(kernel)
@@ -324,8 +325,8 @@ def _chunked(kernel: Callable[..., Array]) -> Callable[[torch.Tensor], Array]:
 
 
 def _rounded(y: torch.Tensor, dtype: torch.dtype, out: torch.Tensor | None) -> Array:
-    """A float64 result rounded once to dtype: into ``out`` (a chunk of the output: the rounding
-    and the chunk's copy in one pass), or as a fresh tensor."""
+    """A wider result rounded once to dtype: into ``out`` (a chunk of the output: the rounding and
+    the chunk's copy in one pass), or as a fresh tensor."""
     return y.to(dtype) if out is None else out.copy_(y)
 
 
@@ -556,7 +557,7 @@ def _with_slope(
 
 
 @_chunked
-def _silu_dash(x: torch.Tensor) -> Array:
+def _silu_dash(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
     """silu'(x) = s(x) (1 + x s(-x)) = s(x) (x + d) / d, d = 1 + e^x, s the logistic function, in
     x's dtype (the half types in float32, rounded once): (x + d) / d cancels only near silu's
     minimum (x = -1.28), where the condition number allows it, unlike 1 + x s(-x), whose rounded
@@ -565,12 +566,13 @@ def _silu_dash(x: torch.Tensor) -> Array:
     float32 on every ATen capability (the bound is 4). x is clipped to [-1000, 40] (e^x + 1 is
     finite, 1 above 40; s is torch's sigmoid), and +0.0 added: -inf gives +0.0, not 0 * -999."""
     if x.dtype != torch.float32:
-        return _silu_dash(x.float()).to(x.dtype)
+        return _rounded(_silu_dash(x.float()), x.dtype, out)
     q = torch.clamp(x, -1000.0, 40.0)
     d = torch.exp(q).add_(1)
     q.add_(d).div_(d)
     s = torch.sigmoid(x) if _wrapped(x) else torch.sigmoid(x, out=d)  # vmap refuses out=
-    return q.mul_(s).add_(0.0)  # two allocations: a fresh one costs as much as two passes
+    y = q.mul_(s) if out is None else torch.mul(q, s, out=out)  # two allocations: a fresh one costs two passes
+    return y.add_(0.0)
 
 
 def _silu_second(w: torch.Tensor) -> Array:
@@ -787,13 +789,15 @@ SOFTPLUS = _native_kernels("softplus", lambda beta: (_softplus, _softplus_chain)
 
 
 @_chunked
-def _hard_swish(x: torch.Tensor) -> Array:
+def _hard_swish(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
     """x * hard_sigmoid(x), 0 (+0.0) for x <= -3 through threshold: F.hardswish gives -0.0 there
     and NaN at -inf, and its x * 6 / 6 is x only to an ulp above 3 (and inf above max / 6). Three
     roundings: 1.8 ulp at worst in float32 on every ATen capability."""
     if x.dtype not in _NATIVE_DTYPES:  # the half types: in float32, rounded once
-        return _hard_swish(x.float()).to(x.dtype)
-    return torch.threshold(x, -3.0, 0.0).mul_(torch.nn.functional.hardsigmoid(x))
+        return _rounded(_hard_swish(x.float()), x.dtype, out)
+    lower = torch.threshold(x, -3.0, 0.0)
+    hs = torch.nn.functional.hardsigmoid(x)
+    return lower.mul_(hs) if out is None else torch.mul(lower, hs, out=out)
 
 
 KERNELS_BY_REFERENCE: dict[str, Callable[..., Array]] = {
