@@ -571,8 +571,8 @@ def _silu_dash(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
     d = torch.exp(q).add_(1)
     q.add_(d).div_(d)
     s = torch.sigmoid(x) if _wrapped(x) else torch.sigmoid(x, out=d)  # vmap refuses out=
-    y = q.mul_(s) if out is None else torch.mul(q, s, out=out)  # two allocations: a fresh one costs two passes
-    return y.add_(0.0)
+    zero = q.new_zeros(())  # 0 + q s: the product and the + 0.0 in one pass
+    return torch.addcmul(zero, q, s) if out is None else torch.addcmul(zero, q, s, out=out)
 
 
 def _silu_second(w: torch.Tensor) -> Array:
