@@ -9,7 +9,7 @@ import os
 import re
 import subprocess
 import sys
-import time
+import types
 
 import pytest
 
@@ -198,23 +198,28 @@ def test_plot_refuses_an_unknown_format(tmp_path):
     assert ".png, .svg, .pdf" in result.stderr
 
 
-def test_bench_repeats_each_side_for_its_own_time_budget():
-    # A side 10x faster gets about 10x the calls per round, not the slower side's count.
-    from anyrelu._tools.bench import Case, measure
+def test_bench_repeats_each_side_for_its_own_time_budget(monkeypatch):
+    # A side 8x faster gets 8x the calls per round, not the slower side's count. The clock is the
+    # calls' own (a side advances it by its cost): a busy machine cannot change the counts.
+    from anyrelu._tools import bench
 
+    clock = [0.0]
     calls = {"ours": 0, "native": 0}
 
     def ours() -> None:
         calls["ours"] += 1
+        clock[0] += 2.0**-12
 
     def native() -> None:
         calls["native"] += 1
-        time.sleep(0.002)
+        clock[0] += 2.0**-9
 
-    result = measure(Case("numpy", "fast vs slow", "sleep", ours, native, 1.0, 1.0), rounds=2, budget_s=0.01)
-    assert calls["native"] <= 2 + 2 * 5
-    assert calls["ours"] > 10 * calls["native"]
-    assert result.ours_s < result.native_s
+    monkeypatch.setattr(bench, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    case = bench.Case("numpy", "fast vs slow", "clock", ours, native, 1.0, 1.0)
+    result = bench.measure(case, rounds=2, budget_s=2.0**-6)
+    # a warm-up call, a call that sizes the rounds, then 2 rounds of budget / cost calls each
+    assert calls == {"ours": 2 + 2 * 64, "native": 2 + 2 * 8}
+    assert (result.ours_s, result.native_s, result.value) == (2.0**-12, 2.0**-9, 0.125)
 
 
 def test_gpu_rows_give_the_bandwidth_reached():
