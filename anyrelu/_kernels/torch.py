@@ -35,7 +35,6 @@ torch.compile and torch.export a call is one node of the graph: ``torch_graph.in
 from __future__ import annotations
 
 import functools
-import inspect
 import math
 from collections.abc import Callable
 from types import ModuleType
@@ -302,10 +301,8 @@ def _chunked(kernel: Callable[..., Array]) -> Callable[[torch.Tensor], Array]:
     the allocator's free list, where the whole tensor's are fresh memory and one pass each over it
     (float64 GELU, its tanh form and Mish at 10^6 elements on one thread: 2-2.5x faster).
     Element-wise, so the same bits (tests/test_fast_paths.py). Autograd never differentiates
-    these kernels (Explicit's forward and plain backward run them). A kernel with an ``out``
-    parameter writes its last operation, or its rounding (``_rounded``), into its chunk of the
-    output itself."""
-    into_out = "out" in inspect.signature(kernel).parameters
+    these kernels (Explicit's forward and plain backward run them). The kernel takes ``out``, its
+    chunk of the output, and writes its last operation or its rounding (``_rounded``) into it."""
 
     @functools.wraps(kernel)
     def run(x: torch.Tensor) -> Array:
@@ -315,10 +312,7 @@ def _chunked(kernel: Callable[..., Array]) -> Callable[[torch.Tensor], Array]:
         flat = x.view(-1)
         out = torch.empty_like(flat)
         for part, into in zip(flat.split(size), out.split(size), strict=True):
-            if into_out:
-                kernel(part, out=into)
-            else:
-                into.copy_(kernel(part))
+            kernel(part, out=into)
         return out.view(x.shape)
 
     return run
@@ -571,8 +565,7 @@ def _silu_dash(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
     d = torch.exp(q).add_(1)
     q.add_(d).div_(d)
     s = torch.sigmoid(x) if _wrapped(x) else torch.sigmoid(x, out=d)  # vmap refuses out=
-    zero = q.new_zeros(())  # 0 + q s: the product and the + 0.0 in one pass
-    return torch.addcmul(zero, q, s) if out is None else torch.addcmul(zero, q, s, out=out)
+    return torch.addcmul(q.new_zeros(()), q, s, out=out)  # 0 + q s: the product and the + 0.0 in one pass
 
 
 def _silu_second(w: torch.Tensor) -> Array:
