@@ -1,5 +1,6 @@
 """torch.compile(fullgraph=True) captures every public function with no graph break and no warning,
-as plain torch operations, and gives eager's values and gradients bit for bit."""
+as plain torch operations (exact GELU: eager's erfc behind a custom op), and gives eager's values
+and gradients bit for bit."""
 
 from __future__ import annotations
 
@@ -65,14 +66,46 @@ def test_every_function_compiles_whole_with_eager_values_and_gradients(requires_
     expected = _every(*eager_xs)
     for (name, kwargs), g, e in zip(CALLS, got, expected, strict=True):
         assert torch.equal(g.detach(), e.detach()) or _same_with_nan(g, e), f"{name}({kwargs})"
-    # plain torch operations in the graph: inductor sees through them (no opaque custom op)
-    assert capture.graphs and all(t.startswith(("aten.", "<built-in function")) for t in capture.targets())
+    # plain torch operations in the graph, which inductor fuses with their neighbours; exact GELU's
+    # erfc is eager torch's behind anyrelu's custom ops (see the test below)
+    plain = ("aten.", "<built-in function", "anyrelu.gelu.", "anyrelu.gelu_with_slope.")
+    assert capture.graphs and all(t.startswith(plain) for t in capture.targets())
     if requires_grad:
         sum(y.sum() for y in got if y.requires_grad).backward()
         sum(y.sum() for y in expected if y.requires_grad).backward()
         for (name, kwargs), g, e in zip(CALLS, xs, eager_xs, strict=True):
             assert (g.grad is None) == (e.grad is None), f"{name}({kwargs})"
             assert g.grad is None or _same_with_nan(g.grad, e.grad), f"d {name}({kwargs})"
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+def test_exact_gelu_compiles_to_eager_erfc_in_a_custom_op_and_exports_plain_operations():
+    """Inductor's float64 erfc is 7x eager torch's: a compiled exact GELU calls anyrelu::gelu, or
+    with a gradient anyrelu::gelu_with_slope (value and derivative from one erfc), whose backward
+    is one product. torch.export keeps plain operations: an exported program runs without anyrelu."""
+    x = torch.tensor(POINTS, dtype=torch.float32)
+    for requires_grad, op in ((False, "anyrelu.gelu.default"), (True, "anyrelu.gelu_with_slope.default")):
+        capture = Capture()
+        torch._dynamo.reset()
+        compiled = torch.compile(anyrelu.gelu, fullgraph=True, backend=capture.backend)
+        got = compiled(x.clone().requires_grad_(requires_grad))
+        forward = {str(node.target) for node in capture.graphs[0].graph.nodes if node.op == "call_function"}
+        assert op in forward and "aten.erfc.default" not in forward
+        assert _same_with_nan(got, anyrelu.gelu(x))
+        if requires_grad:
+            t = torch.linspace(-2, 2, x.numel())
+            got.backward(t)
+            backward = {str(node.target) for node in capture.graphs[1].graph.nodes if node.op == "call_function"}
+            assert backward == {"aten.mul.Tensor"}
+
+    class Gelu(torch.nn.Module):
+        def forward(self, v: torch.Tensor) -> torch.Tensor:
+            return anyrelu.gelu(v)
+
+    exported = torch.export.export(Gelu(), (x,))
+    targets = {str(node.target) for node in exported.graph.nodes if node.op == "call_function"}
+    assert targets & {"aten.erfc.default", "aten.erfc_.default"} and not any(t.startswith("anyrelu.") for t in targets)
+    assert _same_with_nan(exported.module()(x), anyrelu.gelu(x))
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")

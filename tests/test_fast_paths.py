@@ -296,6 +296,12 @@ def test_torch_kernels_run_in_chunks_give_the_whole_tensors_bits(dtype):
             (grad,) = torch.autograd.grad(function(xg, **kwargs), xg, torch.ones_like(x))
             same(grad, getattr(anyrelu, f"{function.__name__}_dash")(x, **kwargs))
     same(anyrelu.gelu(x), torch_kernels._gelu_value.__wrapped__(x))
+    # exact GELU's kernel for torch.compile: the value and the derivative kernels' bits, in chunks
+    value, slope = torch_kernels.gelu_with_slope(x)
+    same(value, torch_kernels._gelu_value.__wrapped__(x))
+    same(slope, torch_kernels._gelu_dash.__wrapped__(x))
+    value, slope = torch_kernels.gelu_with_slope(x[: size // 2 - 1])  # too small for chunks
+    same(slope, torch_kernels._gelu_dash.__wrapped__(x[: size // 2 - 1]))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
