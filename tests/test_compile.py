@@ -97,6 +97,8 @@ def test_exact_gelu_compiles_to_eager_erfc_in_a_custom_op_and_exports_plain_oper
             got.backward(t)
             backward = {str(node.target) for node in capture.graphs[1].graph.nodes if node.op == "call_function"}
             assert backward == {"aten.mul.Tensor"}
+            # it keeps one tensor for the backward, the derivative (F.gelu keeps one too: x)
+            assert sum(node.op == "placeholder" for node in capture.graphs[1].graph.nodes) == 2
 
     class Gelu(torch.nn.Module):
         def forward(self, v: torch.Tensor) -> torch.Tensor:

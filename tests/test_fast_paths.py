@@ -269,7 +269,7 @@ CHUNKED = [
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
 def test_torch_kernels_run_in_chunks_give_the_whole_tensors_bits(dtype):
-    """The kernels that run a large CPU tensor 65536 elements at a time (_kernels.torch._chunked)
+    """The kernels that run a large CPU tensor 32768 elements a thread at a time (_kernels.torch._chunked)
     give what they give on the whole tensor at once, NaN where it gives NaN; and so do the public
     functions and their gradients that use them, at a size that is no multiple of a chunk."""
     torch = pytest.importorskip("torch", reason="torch is not installed")
@@ -277,7 +277,7 @@ def test_torch_kernels_run_in_chunks_give_the_whole_tensors_bits(dtype):
     from anyrelu._kernels import torch as torch_kernels
 
     values = _random_data("float64" if dtype == "bfloat16" else dtype)
-    size = torch_kernels._CHUNK * max(2, torch.get_num_threads())
+    size = torch_kernels._CHUNK * torch.get_num_threads()
     x = torch.from_numpy(np.resize(values, 3 * size + 4099)).to(getattr(torch, dtype))
     assert torch_kernels._chunk(x) == size  # the chunked path runs
 
@@ -300,8 +300,8 @@ def test_torch_kernels_run_in_chunks_give_the_whole_tensors_bits(dtype):
     value, slope = torch_kernels.gelu_with_slope(x)
     same(value, torch_kernels._gelu_value.__wrapped__(x))
     same(slope, torch_kernels._gelu_dash.__wrapped__(x))
-    value, slope = torch_kernels.gelu_with_slope(x[: size // 2 - 1])  # too small for chunks
-    same(slope, torch_kernels._gelu_dash.__wrapped__(x[: size // 2 - 1]))
+    value, slope = torch_kernels.gelu_with_slope(x[: 65536 - 1])  # too small for chunks
+    same(slope, torch_kernels._gelu_dash.__wrapped__(x[: 65536 - 1]))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -39,7 +39,8 @@ def in_graph(module: str, func: str, x: torch.Tensor, parameters: tuple[Any, ...
 # derivative cost 4.3 and 5.0 ms per 262144 float32 elements, a compiled training step of an MLP
 # 1.9x the step with F.gelu. As two opaque calls of eager's chunked kernels it is 1.4x: the forward
 # computes the value and the derivative with one erfc (``gelu_with_slope``), and the backward is
-# the derivative times the incoming gradient, which inductor fuses with its neighbours. Not under
+# the derivative times the incoming gradient, which inductor fuses with its neighbours (the graph
+# keeps the derivative for the backward, not x: one tensor, as with F.gelu). Not under
 # torch.export (an exported program would need anyrelu imported to run), forward-mode AD or a
 # torch.func transform (the ops have no rules for them): there the plain operations stay.
 
