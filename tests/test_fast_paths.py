@@ -269,7 +269,7 @@ CHUNKED = [
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
 def test_torch_kernels_run_in_chunks_give_the_whole_tensors_bits(dtype):
-    """The kernels that run a large CPU tensor 32768 elements a thread at a time (_kernels.torch._chunked)
+    """The kernels that run a large CPU tensor in chunks (_kernels.torch._chunked: 32768 float64 elements a thread)
     give what they give on the whole tensor at once, NaN where it gives NaN; and so do the public
     functions and their gradients that use them, at a size that is no multiple of a chunk."""
     torch = pytest.importorskip("torch", reason="torch is not installed")
@@ -277,9 +277,9 @@ def test_torch_kernels_run_in_chunks_give_the_whole_tensors_bits(dtype):
     from anyrelu._kernels import torch as torch_kernels
 
     values = _random_data("float64" if dtype == "bfloat16" else dtype)
-    size = torch_kernels._CHUNK * torch.get_num_threads()
+    size = torch_kernels._CHUNK // 4 * torch.get_num_threads()  # a float32 kernel's chunk, twice a float64 one's
     x = torch.from_numpy(np.resize(values, 3 * size + 4099)).to(getattr(torch, dtype))
-    assert torch_kernels._chunk(x) == size  # the chunked path runs
+    assert torch_kernels._chunk(x, 4) == size and torch_kernels._chunk(x) == size // 2  # the chunked paths run
 
     def same(got, expected):
         assert got.dtype == expected.dtype and got.shape == expected.shape

@@ -285,30 +285,33 @@ def _readable(x: torch.Tensor) -> bool:
     return type(x) is torch.Tensor and x.is_cpu and not _wrapped(x) and x.numel() >= 65536
 
 
-_CHUNK = 1 << 15  # elements per thread: a chunk's float64 temporaries (256 kB each) stay in its cache
+_CHUNK = 1 << 18  # bytes of a temporary per thread: a chunk's temporaries stay in a core's cache
 
 
-def _chunk(x: torch.Tensor) -> int:
-    """The chunk size for x, 0 where x runs whole: _CHUNK elements for each of torch's threads
-    (torch splits an operation among them in pieces of 32768 elements), on a large contiguous CPU
-    tensor outside any trace or transform (``_readable``). On one thread, 32768-element chunks
-    were 5-16% faster than 65536 for the float64 kernels (GELU's, Mish's; a 2 MB cache a core)."""
-    size = _CHUNK * torch.get_num_threads()
+def _chunk(x: torch.Tensor, itemsize: int = 8) -> int:
+    """The chunk size for x, 0 where x runs whole: temporaries of _CHUNK bytes (of ``itemsize``)
+    for each of torch's threads -- 32768 float64 elements, which torch splits among its threads in
+    pieces of 32768, or 65536 float32 -- on a large contiguous CPU tensor outside any trace or
+    transform (``_readable``). On one thread, 32768-element chunks were 5-16% faster than 65536
+    for the float64 kernels (GELU's, Mish's: more temporaries in a 2 MB cache)."""
+    size = _CHUNK // itemsize * torch.get_num_threads()
     return size if x.numel() > size and _readable(x) and x.is_contiguous() else 0
 
 
-def _chunked(kernel: Callable[..., Array]) -> Callable[[torch.Tensor], Array]:
+def _chunked(kernel: Callable[..., Array], itemsize: int = 8) -> Callable[[torch.Tensor], Array]:
     """An element-wise kernel that makes several temporaries, run on a large CPU tensor in chunks
     (``_chunk``) into one output: each chunk's temporaries stay in the cache and are reused from
     the allocator's free list, where the whole tensor's are fresh memory and one pass each over it
     (float64 GELU, its tanh form and Mish at 10^6 elements on one thread: 2-2.5x faster).
     Element-wise, so the same bits (tests/test_fast_paths.py). Autograd never differentiates
     these kernels (Explicit's forward and plain backward run them). The kernel takes ``out``, its
-    chunk of the output, and writes its last operation or its rounding (``_rounded``) into it."""
+    chunk of the output, and writes its last operation or its rounding (``_rounded``) into it.
+    ``itemsize``: its temporaries' (4 for a float32 kernel: ``_chunked_float32``), which sizes
+    its chunks."""
 
     @functools.wraps(kernel)
     def run(x: torch.Tensor) -> Array:
-        size = _chunk(x)
+        size = _chunk(x, itemsize)
         if not size:
             return kernel(x)
         flat = x.view(-1)
@@ -318,6 +321,10 @@ def _chunked(kernel: Callable[..., Array]) -> Callable[[torch.Tensor], Array]:
         return out.view(x.shape)
 
     return run
+
+
+def _chunked_float32(kernel: Callable[..., Array]) -> Callable[[torch.Tensor], Array]:
+    return _chunked(kernel, 4)
 
 
 def _rounded(y: torch.Tensor, dtype: torch.dtype, out: torch.Tensor | None) -> Array:
@@ -553,7 +560,7 @@ def _with_slope(
     return value_kernel, dash_kernel, chain
 
 
-@_chunked
+@_chunked_float32
 def _silu_dash(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
     """silu'(x) = s(x) (1 + x s(-x)) = s(x) (x + d) / d, d = 1 + e^x, s the logistic function, in
     x's dtype (the half types in float32, rounded once): (x + d) / d cancels only near silu's
@@ -846,7 +853,7 @@ def gelu_dash(x: torch.Tensor, approximate: bool, xp: ModuleType) -> Array:
 SOFTPLUS = _native_kernels("softplus", lambda beta: (_softplus, _softplus_chain) if beta == 1 else None)
 
 
-@_chunked
+@_chunked_float32
 def _hard_swish(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
     """x * hard_sigmoid(x), 0 (+0.0) for x <= -3 through threshold: F.hardswish gives -0.0 there
     and NaN at -inf, and its x * 6 / 6 is x only to an ulp above 3 (and inf above max / 6). Three
