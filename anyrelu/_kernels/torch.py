@@ -298,7 +298,7 @@ def _chunk(x: torch.Tensor, itemsize: int = 8) -> int:
     return size if x.numel() > size and _readable(x) and x.is_contiguous() else 0
 
 
-def _chunked(kernel: Callable[..., Array], itemsize: int = 8) -> Callable[[torch.Tensor], Array]:
+def _chunked(kernel: Callable[..., Any], itemsize: int = 8, outputs: int = 1) -> Callable[[torch.Tensor], Any]:
     """An element-wise kernel that makes several temporaries, run on a large CPU tensor in chunks
     (``_chunk``) into one output: each chunk's temporaries stay in the cache and are reused from
     the allocator's free list, where the whole tensor's are fresh memory and one pass each over it
@@ -307,18 +307,18 @@ def _chunked(kernel: Callable[..., Array], itemsize: int = 8) -> Callable[[torch
     these kernels (Explicit's forward and plain backward run them). The kernel takes ``out``, its
     chunk of the output, and writes its last operation or its rounding (``_rounded``) into it.
     ``itemsize``: its temporaries' (4 for a float32 kernel: ``_chunked_float32``), which sizes
-    its chunks."""
+    its chunks. A kernel of several ``outputs`` returns a tuple and takes a tuple of chunks."""
 
     @functools.wraps(kernel)
-    def run(x: torch.Tensor) -> Array:
+    def run(x: torch.Tensor) -> Any:
         size = _chunk(x, itemsize)
         if not size:
             return kernel(x)
         flat = x.view(-1)
-        out = torch.empty_like(flat)
-        for part, into in zip(flat.split(size), out.split(size), strict=True):
-            kernel(part, out=into)
-        return out.view(x.shape)
+        outs = [torch.empty_like(flat) for _ in range(outputs)]
+        for part, *into in zip(flat.split(size), *(out.split(size) for out in outs), strict=True):
+            kernel(part, out=into[0] if outputs == 1 else tuple(into))
+        return outs[0].view(x.shape) if outputs == 1 else tuple(out.view(x.shape) for out in outs)
 
     return run
 
@@ -689,29 +689,19 @@ def _gelu_slope(e: torch.Tensor, g: torch.Tensor, keep: bool = False) -> Array:
     return (torch.add(e, g, alpha=c) if keep else e.add_(g, alpha=c)).mul_(0.5)
 
 
-def gelu_with_slope(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """GELU and its derivative at once, one erfc for both: each with the bits of ``_gelu_value``
-    and ``_gelu_dash`` (erfc's argument from x clipped to ±64 is erfc's from x floored at -1000:
-    0 below -64 and 2 above 64 in float64), in chunks (``_chunk``) on a large CPU tensor. For
-    torch.compile (``torch_graph``)."""
-    x = x.contiguous()
-    size = _chunk(x)
-    if not size:
-        return _gelu_with_slope(x, None, None)
-    flat = x.view(-1)
-    value, slope = torch.empty_like(flat), torch.empty_like(flat)
-    for part, v, d in zip(flat.split(size), value.split(size), slope.split(size), strict=True):
-        _gelu_with_slope(part, v, d)
-    return value.view(x.shape), slope.view(x.shape)
-
-
-def _gelu_with_slope(x: torch.Tensor, value: torch.Tensor | None, slope: torch.Tensor | None) -> tuple[Array, Array]:
-    """_gelu_value's and _gelu_dash's operations (their halvings are not exact where a float64
-    result is subnormal)."""
+def _gelu_with_slope(x: torch.Tensor, out: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[Array, Array]:
+    """GELU and its derivative at once, one erfc for both, with _gelu_value's and _gelu_dash's
+    operations, so their bits (erfc's argument from x clipped to ±64 is erfc's from x floored at
+    -1000: 0 below -64 and 2 above 64 in float64; their halvings are not moved, as they are not
+    exact where a float64 result is subnormal). For torch.compile (``torch_graph``)."""
+    value, slope = (None, None) if out is None else out
     e, g = _gelu_slope_parts(x)
     slope = _rounded(_gelu_slope(e, g, keep=True), x.dtype, slope)
     half = torch.clamp(x, min=-1000.0).double().mul_(0.5)
     return _rounded(e.mul_(half), x.dtype, value), slope
+
+
+gelu_with_slope = _chunked(_gelu_with_slope, outputs=2)
 
 
 def _gelu_second(x: torch.Tensor) -> Array:
@@ -835,8 +825,8 @@ def _compiled(x: torch.Tensor) -> bool:
     torch.func transforms, on x of a floating dtype: then exact GELU runs as custom ops
     (``torch_graph``)."""
     return (
-        x.is_floating_point()
-        and torch.compiler.is_compiling()
+        torch.compiler.is_compiling()  # first: False on every eager call
+        and x.is_floating_point()
         and not torch.compiler.is_exporting()
         and forward_ad._current_level < 0
         and not _transforms_active()

@@ -58,7 +58,8 @@ def _(x: torch.Tensor) -> torch.Tensor:
 
 @torch.library.custom_op("anyrelu::gelu_with_slope", mutates_args=())
 def _gelu_with_slope(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    return kernels.gelu_with_slope(x)
+    value, slope = kernels.gelu_with_slope(x.contiguous())  # the fake's layout
+    return value, slope
 
 
 @_gelu_with_slope.register_fake
