@@ -27,7 +27,7 @@ from typing import Any
 
 from . import _checks
 from ._checks import Array
-from ._dispatch import lookup, traced_by_torch
+from ._dispatch import _BACKENDS, lookup, traced_by_torch
 
 __all__ = ["leaky_relu", "leaky_relu_dash", "relu", "relu6", "relu6_dash", "relu_dash"]
 
@@ -297,7 +297,7 @@ def relu6(x: Array, /, *, xp: ModuleType | None = None) -> Array:
     >>> relu6(np.array([-1.0, 3.0, 6.0, np.inf]))
     array([0., 3., 6., 6.])
     """
-    return _apply("relu6", x, 0.0, 6, 0.0, xp)
+    return _apply("relu6", x, 0.0, _SIX, 0.0, xp)
 
 
 def relu6_dash(x: Array, /, *, xp: ModuleType | None = None) -> Array:
@@ -337,7 +337,7 @@ def relu6_dash(x: Array, /, *, xp: ModuleType | None = None) -> Array:
     >>> relu6_dash(np.array([-1.0, 0.0, 3.0, 6.0]))
     array([0., 0., 1., 0.])
     """
-    return _apply("relu6_dash", x, 0.0, 6, 0.0, xp)
+    return _apply("relu6_dash", x, 0.0, _SIX, 0.0, xp)
 
 
 def _apply(func: str, x: Array, leak: Any, max_value: Any, threshold: Any, xp: Any) -> Array:
@@ -346,7 +346,25 @@ def _apply(func: str, x: Array, leak: Any, max_value: Any, threshold: Any, xp: A
         from ._kernels.torch_graph import in_graph
 
         return in_graph("relu", func, x, (leak, max_value, threshold))
+    # The lesson's call and relu6's, on a float dtype seen before, kept short (a third of a call on
+    # 8 elements): a zero leak, threshold 0 and relu6's cap are valid for every float dtype.
+    found = _BACKENDS.get(type(x))
+    if (
+        found is not None
+        and xp is None
+        and leak.__class__ is float
+        and leak == 0.0
+        and threshold.__class__ is float
+        and threshold == 0.0
+        and (max_value is None or max_value is _SIX)
+    ):
+        info = found.dtypes.get(x.dtype)
+        if info is not None and info.is_float:
+            return found.kernels[_KERNEL.get(func, "relu_dash")](x, 0.0, max_value, 0.0, found.xp)
     return run(func, x, leak, max_value, threshold, xp)
+
+
+_SIX = 6.0  # relu6's cap as validation gives it for a float dtype (relu6 passes this object)
 
 
 _KERNEL = {"relu": "relu", "leaky_relu": "relu", "relu6": "relu"}  # else relu_dash's
