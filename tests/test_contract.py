@@ -229,17 +229,22 @@ class TestWrappers:
         assert_same_bits(leaky_relu(x, 0.2), relu(x, 0.2), xp)
 
     @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
-    def test_relu6_follows_the_contract_bit_for_bit_on_first_and_later_calls(self, backend, dtype):
-        # a later call of a dtype skips validation (_relu._apply): it must give the first call's bits
+    def test_common_calls_follow_the_contract_bit_for_bit_on_first_and_later_calls(self, backend, dtype):
+        # a later call of a dtype may skip validation (_relu._apply): it must give the first call's bits
         values = _special_values_for(backend, dtype)
         x = backend.asarray(values, backend.dtype(dtype))
-        for function, oracle in ((relu6, expected_relu), (relu6_dash, expected_relu_dash)):
-            expected = _expected(backend, oracle, values, dtype, max_value=6.0)
+        calls = [
+            (relu, expected_relu, {}),
+            (relu_dash, expected_relu_dash, {}),
+            (relu6, expected_relu, {"max_value": 6.0}),
+            (relu6_dash, expected_relu_dash, {"max_value": 6.0}),
+            (leaky_relu, expected_relu, {"leak": 0.01}),
+            (leaky_relu_dash, expected_relu_dash, {"leak": 0.01}),
+        ]
+        for function, oracle, parameters in calls:
+            expected = _expected(backend, oracle, values, dtype, **parameters)
             for _ in range(2):
                 assert_same_bits(function(x), expected, backend.xp)
-            assert_same_bits(
-                relu(x) if function is relu6 else relu_dash(x), _expected(backend, oracle, values, dtype), backend.xp
-            )
 
     def test_relu6_is_relu_capped_at_six(self, backend, xp):
         values = special_values("float64")
