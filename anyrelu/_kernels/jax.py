@@ -473,16 +473,23 @@ def _gelu_tanh_dash32(x: Array) -> Array:
 
 
 # Exact GELU: x Phi(x) and its derivative Phi(x) + x phi(x), from the Mills ratio M(z) = Phi(-z) /
-# phi(z) (z = |x|): Phi(-z) = phi(z) M(z), and Phi(x) + x phi(x) = phi(z) (M(z) - z) for x < 0,
-# 1 - phi(z) (M(z) - z) for x >= 0. M is entire and smooth: a polynomial of degree 9 in z - c on each
-# of 9 intervals, fitted (weighted least squares on 60 Chebyshev nodes) to mpmath's M, within 3e-10
-# relative with these coefficients rounded to float32 (the first two kept as pairs); z - c is exact
-# (Sterbenz: each c is within a factor 2 of its interval, and the first c is 0). phi(z) is
-# exp(-z^2/2) / sqrt(2 pi) from ``_exp_pair`` with z^2 exact. XLA's float32 erf and erfc are 10^5
-# ulps off in erfc's tail.
+# phi(z) (z = |x|): Phi(-z) = e(z) N(z) with e(z) = exp(-z^2/2) and N = M / sqrt(2 pi), and
+# Phi(x) + x phi(x) = e(z) (N(z) - z / sqrt(2 pi)) for x < 0, 1 minus that for x >= 0.
+#
+# Below z = 2 the bound is 2 ulps, GELU's condition number at most 2.8 there and 1 where z < 1.3:
+# N must be right to about 2^-28. It is a polynomial of degree 9 in z - c on each of [0, 0.5),
+# [0.5, 1) and [1, 2), fitted (weighted least squares on 60 Chebyshev nodes) to mpmath's M, within
+# 3e-10 relative with these coefficients rounded to float32 (the first two kept as pairs); z - c is
+# exact (Sterbenz: each c is within a factor 2 of its interval, and the first c is 0). From z = 2 on
+# the condition number is 3.75 or more, growing as z^2, and the bound with it: N is a float32
+# polynomial of degree 8 in w = 1/(z + 1), fitted to mpmath's on [2, 16] within 2.4e-8; with w's and
+# Horner's roundings it costs 0.31 of the bound at worst (x = -2.2), where six more intervals of the
+# first kind cost 2.7 ms per 10^6 in selects. e(z) is ``_exp_pair`` with z^2 exact. XLA's float32
+# erf and erfc are 10^5 ulps off in erfc's tail.
 
-_MILLS_STARTS = (0.5, 1.0, 2.0, 3.25, 4.75, 6.75, 9.5, 13.5)  # the intervals after [0, 0.5)
-_MILLS_TOP = 19.5  # phi(z) is below 2^-245 beyond: the pieces it multiplies are 0
+_MILLS_STARTS = (0.5, 1.0)  # the intervals after [0, 0.5), up to _MILLS_FAR
+_MILLS_FAR = 2.0
+_MILLS_TOP = 16.0  # e(z) N(z) is below 2^-184 beyond: GELU and its derivative are 0 there in float32
 _MILLS = (  # (c, M(c), M'(c), M''(c)/2, ...) per interval
     (
         0.0,
@@ -523,85 +530,10 @@ _MILLS = (  # (c, M(c), M'(c), M''(c)/2, ...) per interval
         7.021178262028236e-05,
         -1.758808261621491e-05,
     ),
-    (
-        2.625,
-        0.34048935329217767,
-        -0.10621544761259263,
-        0.03083690098318359,
-        -0.008422860476683901,
-        0.0021817368723149465,
-        -0.0005391668923520231,
-        0.0001276379422617504,
-        -2.9114509913569427e-05,
-        6.692961985467076e-06,
-        -1.4106532108599932e-06,
-    ),
-    (
-        4.0,
-        0.23665238291553825,
-        -0.05339046834353506,
-        0.01154525458843478,
-        -0.0024031497926715398,
-        0.0004831664509839225,
-        -9.409884116120603e-05,
-        1.7782240438970105e-05,
-        -3.2730649284202498e-06,
-        6.125635511916131e-07,
-        -1.063237296357311e-07,
-    ),
-    (
-        5.75,
-        0.16907015040963586,
-        -0.027846635154314202,
-        0.004475999033443928,
-        -0.0007032133936831713,
-        0.000108131325330702,
-        -1.6292576055624096e-05,
-        2.40587449480548e-06,
-        -3.492701411729144e-07,
-        5.2316147424385557e-08,
-        -7.2772983797124165e-09,
-    ),
-    (
-        8.125,
-        0.12129146987859396,
-        -0.01450680725204493,
-        0.001711830418281875,
-        -0.00019939489038400037,
-        2.2936983670843485e-05,
-        -2.606761636597538e-06,
-        2.924724041870742e-07,
-        -3.249652227314488e-08,
-        3.776590383401451e-09,
-        -4.072385092959022e-10,
-    ),
-    (
-        11.5,
-        0.08631338487640419,
-        -0.007396073953228756,
-        0.0006292671643592471,
-        -5.3167051603045073e-05,
-        4.4616015987465705e-06,
-        -3.7189378931783933e-07,
-        3.074597589455456e-08,
-        -2.5309792849831978e-09,
-        2.213139459417866e-10,
-        -1.7835323186789568e-11,
-    ),
-    (
-        16.5,
-        0.06038585791024469,
-        -0.003633344544963965,
-        0.00021783642795219303,
-        -1.3014374423177133e-05,
-        7.748390792889132e-07,
-        -4.5970822820319405e-08,
-        2.7120732456259214e-09,
-        -1.5992027815737046e-10,
-        1.0165818290594627e-11,
-        -5.899078530642046e-13,
-    ),
 )
+_MILLS_W = (3.4414748029121256e-07, 0.39891517162323, 0.3998619616031647, -0.01761683076620102,
+            -0.5881537199020386, -2.3980438709259033, 10.059751510620117, -14.13820743560791,
+            7.533533096313477)  # fmt: skip
 _INVERSE_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
 
@@ -619,41 +551,59 @@ def _float32_pair(value: float) -> tuple[np.float32, np.float32]:
 
 
 def _gelu_parts(x: Array) -> tuple[Array, tuple[Array, Array], tuple[Array, Array], Array, Array]:
-    """z = |x| (clamped at _MILLS_TOP), phi(z) / (s1 s2) and M(z) as pairs, s1 and s2."""
+    """z = |x| (clamped at _MILLS_TOP), e(z) / (s1 s2) and N(z) as pairs, s1 and s2."""
     z = jnp.minimum(jnp.abs(x), jnp.float32(_MILLS_TOP))
-    center = _pick(z, [row[0] for row in _MILLS])
+    rows = [[row[0]] + [c * _INVERSE_SQRT_2PI for c in row[1:]] for row in _MILLS]
+    center = _pick(z, [row[0] for row in rows])
     h = z - center
-    s = _pick(z, [row[-1] for row in _MILLS])
-    for j in range(len(_MILLS[0]) - 2, 2, -1):
-        s = s * h + _pick(z, [row[j] for row in _MILLS])
-    c1 = [_float32_pair(row[2]) for row in _MILLS]
-    c0 = [_float32_pair(row[1]) for row in _MILLS]
+    s = _pick(z, [row[-1] for row in rows])
+    for j in range(len(rows[0]) - 2, 2, -1):
+        s = s * h + _pick(z, [row[j] for row in rows])
+    c1 = [_float32_pair(row[2]) for row in rows]
+    c0 = [_float32_pair(row[1]) for row in rows]
     t = _add(_pick(z, [c[0] for c in c1]), _pick(z, [c[1] for c in c1]), h * s, z * 0)
-    mills = _add(_pick(z, [c[0] for c in c0]), _pick(z, [c[1] for c in c0]), *_mul(h, z * 0, *t))
+    near = _add(_pick(z, [c[0] for c in c0]), _pick(z, [c[1] for c in c0]), *_mul(h, z * 0, *t))
+    w = 1 / (jnp.maximum(z, jnp.float32(_MILLS_FAR)) + 1)
+    far = jnp.float32(_MILLS_W[-1])
+    for coefficient in reversed(_MILLS_W[:-1]):
+        far = far * w + jnp.float32(coefficient)
+    beyond = z >= jnp.float32(_MILLS_FAR)
+    n = jnp.where(beyond, far, near[0]), jnp.where(beyond, jnp.float32(0), near[1])
     zz = z * z
-    big, lo, s1, s2 = _exp_minus_abs(zz * jnp.float32(0.5), _product_error(z, z, zz) * jnp.float32(0.5))
-    density = _mul(big, lo, *_float32_pair(_INVERSE_SQRT_2PI))
-    return z, density, mills, s1, s2
+    half = zz * jnp.float32(0.5)  # exact: e(z) = exp(-half) (1 - half_lo), half_lo = zz_lo / 2
+    big, lo, s1, s2 = _exp_pair(-half)
+    lo = lo - big * (_product_error(z, z, zz) * jnp.float32(0.5))
+    return z, (big, lo), n, s1, s2
 
 
 def _gelu32(x: Array) -> Array:
-    """x Phi(-z) for x < 0 (scaled by s1 s2 last), x (1 - Phi(-z)) for x >= 0; x itself from 10
-    on (Phi(-10) x is below half an ulp of x)."""
-    _, density, mills, s1, s2 = _gelu_parts(x)
-    q = _mul(*density, *mills)
-    small = jnp.maximum(x, jnp.float32(-1000))
-    n = small * q[0]
-    below = (n + (_product_error(small, q[0], n) + small * q[1])) * s1 * s2
-    upper = _add(q[0] * 0 + 1, q[0] * 0, -(q[0] * s1 * s2), -(q[1] * s1 * s2))
-    n = small * upper[0]
-    above = n + (_product_error(small, upper[0], n) + small * upper[1])
-    return jnp.where(x > jnp.float32(10), x, jnp.where(x < 0, below, above))
+    """max(x, 0) - p with p = |x| e(z) N(z) (x - x Phi(-x) for x >= 0, x Phi(x) for x < 0), p a
+    pair scaled by s1 s2 last, and the difference rounded once (Fast2Sum from max(x, 0) capped at
+    10^4, so that inf - inf is not formed: p is 0 from 16 on); the sign is x's, so that the zeros
+    keep theirs and an underflow below 0 is -0.0. |x| is capped at 1000 in p (inf * 0 is NaN)."""
+    _, e, n, s1, s2 = _gelu_parts(x)
+    q = _mul(*e, *n)
+    a = jnp.minimum(jnp.abs(x), jnp.float32(1000))
+    p = a * q[0]
+    p_lo = (_product_error(a, q[0], p) + a * q[1]) * s1 * s2
+    p = p * s1 * s2
+    m = jnp.maximum(x, jnp.float32(0))
+    capped = jnp.minimum(m, jnp.float32(1e4))
+    y_lo = -p - ((capped - p) - capped)
+    return jnp.copysign((m - p) + (y_lo - p_lo), x)
+
+
+_INVERSE_SQRT_2PI_PAIR = _float32_pair(_INVERSE_SQRT_2PI)
 
 
 def _gelu_dash32(x: Array) -> Array:
-    """G = phi(z) (M(z) - z), a pair; G for x < 0 (+0 at -inf, as the contract), 1 - G for x >= 0."""
-    z, density, mills, s1, s2 = _gelu_parts(x)
-    g = _mul(*density, *_add(*mills, -z, z * 0))
+    """g = e(z) (N(z) - z / sqrt(2 pi)), a pair; g for x < 0 (+0 at -inf, as the contract), 1 - g
+    for x >= 0."""
+    z, e, n, s1, s2 = _gelu_parts(x)
+    k, k_lo = _INVERSE_SQRT_2PI_PAIR
+    kz = k * z
+    kz_lo = _product_error(z * 0 + k, z, kz) + k_lo * z
+    g = _mul(*e, *_add(*n, -kz, -kz_lo))
     below = jnp.where(x < jnp.float32(-1000), jnp.float32(0), (g[0] + g[1]) * s1 * s2)
     above = (1 - g[0] * s1 * s2) - g[1] * s1 * s2
     return jnp.where(x < 0, below, above)

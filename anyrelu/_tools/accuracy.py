@@ -68,8 +68,10 @@ DEFAULTS = {"alpha": 1.0, "approximate": False, "beta": 1.0, "b": 4.0}
 PARAMETER = {"elu": "alpha", "celu": "alpha", "gelu": "approximate", "softplus": "beta", "squareplus": "b"}
 
 # Where formulas switch, in x (times the parameter where it scales x): kinks, the reference's
-# clips and floors, the libraries' thresholds (torch's softplus 20), exp's overflow and underflow.
-SWITCHES = [0.0, 1.0, 3.0, 9.0, 17.0, 20.0, 38.6, 40.0, 64.0, 88.72, 103.97, 1000.0, 1e4, 709.78, 745.13, 0.5]
+# clips and floors, the libraries' thresholds (torch's softplus 20), exp's overflow and underflow,
+# the kernels' pieces (JAX's exact GELU: 0.5, 1, 2, 16).
+SWITCHES = [0.0, 0.5, 1.0, 2.0, 3.0, 9.0, 16.0, 17.0, 20.0, 38.6, 40.0, 64.0, 88.72, 103.97, 1000.0, 1e4]
+SWITCHES += [709.78, 745.13]  # float64's exp
 
 
 def case_id(name: str, kwargs: dict[str, Any]) -> str:
