@@ -537,6 +537,7 @@ _MILLS_W = (3.4414748029121256e-07, 0.39891517162323, 0.3998619616031647, -0.017
             -0.5881537199020386, -2.3980438709259033, 10.059751510620117, -14.13820743560791,
             7.533533096313477)  # fmt: skip
 _INVERSE_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+_N_ROWS = tuple((row[0], *(c * _INVERSE_SQRT_2PI for c in row[1:])) for row in _MILLS)  # N's, as M's over sqrt(2 pi)
 
 
 def _pick(z: Array, values: list[float] | list[np.float32]) -> Array:
@@ -555,7 +556,7 @@ def _float32_pair(value: float) -> tuple[np.float32, np.float32]:
 def _gelu_parts(x: Array) -> tuple[Array, tuple[Array, Array], tuple[Array, Array], Array, Array]:
     """z = |x| (clamped at _MILLS_TOP), e(z) / (s1 s2) and N(z) as pairs, s1 and s2."""
     z = jnp.minimum(jnp.abs(x), jnp.float32(_MILLS_TOP))
-    rows = [[row[0]] + [c * _INVERSE_SQRT_2PI for c in row[1:]] for row in _MILLS]
+    rows = _N_ROWS
     center = _pick(z, [row[0] for row in rows])
     h = z - center
     s = _pick(z, [row[-1] for row in rows])
@@ -590,19 +591,15 @@ def _gelu32(x: Array) -> Array:
     p_lo = (_product_error(a, q[0], p) + a * q[1]) * s1 * s2
     p = p * s1 * s2
     m = jnp.maximum(x, jnp.float32(0))
-    capped = jnp.minimum(m, jnp.float32(1e4))
-    y_lo = -p - ((capped - p) - capped)
+    _, y_lo = _fast_two_sum(jnp.minimum(m, jnp.float32(1e4)), -p)
     return jnp.copysign((m - p) + (y_lo - p_lo), x)
-
-
-_INVERSE_SQRT_2PI_PAIR = _float32_pair(_INVERSE_SQRT_2PI)
 
 
 def _gelu_dash32(x: Array) -> Array:
     """g = e(z) (N(z) - z / sqrt(2 pi)), a pair; g for x < 0 (+0 at -inf, as the contract), 1 - g
     for x >= 0."""
     z, e, n, s1, s2 = _gelu_parts(x)
-    k, k_lo = _INVERSE_SQRT_2PI_PAIR
+    k, k_lo = _float32_pair(_INVERSE_SQRT_2PI)
     kz = k * z
     kz_lo = _product_error(z * 0 + k, z, kz) + k_lo * z
     g = _mul(*e, *_add(*n, -kz, -kz_lo))
