@@ -93,7 +93,11 @@ class Arrays:
 
     def flushes_subnormals(self, dtype: str) -> bool:
         """Whether this backend's arithmetic treats subnormals of that dtype as zero (DAZ/FTZ):
-        XLA on CPU does so for float32/float64/bfloat16, by design."""
+        XLA on CPU does so for float32/float64/bfloat16, by design. CuPy's own float32 ufuncs flush
+        too, but anyrelu's CuPy kernels compare through the bits and compute in float64
+        (anyrelu/_kernels/cupy.py), so their results keep subnormals: not a flushing backend."""
+        if self.backend is Backend.CUPY:
+            return False
         if dtype not in self._flushes:
             tiny = np.asarray(helpers.finfo(helpers.numpy_dtype(dtype)).smallest_subnormal)
             x = self.asarray(tiny.astype(np.float64), self.dtype(dtype))

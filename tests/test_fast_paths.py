@@ -13,6 +13,7 @@ import pytest
 from helpers import special_values
 
 from anyrelu import relu, relu_dash
+from anyrelu._kernels import cupy as cupy_kernels
 from anyrelu._kernels import numpy as numpy_kernels
 from anyrelu._reference import relu as reference
 
@@ -155,6 +156,14 @@ class TestGpu:
             for function, body in ((relu, reference.relu), (relu_dash, reference.relu_dash)):
                 expected = _reference_numpy(body, x.get(), leak, max_value)
                 _same_bits(function(x, leak, max_value=max_value).get(), expected)
+            if dtype.startswith("float"):  # the chain rule, torch CUDA's backward: x and a cotangent
+                t = x[::-1].copy()
+                with np.errstate(over="ignore", invalid="ignore"):
+                    expected = reference.relu_chain(x.get(), t.get(), leak, max_value, 0, npx)
+                got = cupy_kernels.relu_chain(x, t, leak, max_value).get()
+                nan = np.isnan(expected)  # leak * NaN: a NaN, its payload the GPU's (NumPy keeps t's)
+                np.testing.assert_array_equal(np.isnan(got), nan)
+                _same_bits(got[~nan], expected[~nan])
 
 
 def test_dask_leak_array_with_other_chunks_is_aligned_to_x():

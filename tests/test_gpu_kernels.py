@@ -87,7 +87,10 @@ extern "C" void relu_##SUFFIX(const T* xs, T* ys, long long n, T leak, T cap, bo
     GRID(anyrelu_relu_wide<T>(xs, ys, n, leak, cap, zero_slope, capped)) } \
 extern "C" void relu_dash_##SUFFIX(const T* xs, T* ys, long long n, T leak, T cap, bool capped, bool flush, \
                                    unsigned int blocks, unsigned int threads) { \
-    GRID(anyrelu_relu_dash_wide<T>(xs, ys, n, leak, cap, capped)) }
+    GRID(anyrelu_relu_dash_wide<T>(xs, ys, n, leak, cap, capped)) } \
+extern "C" void relu_chain_##SUFFIX(const T* xs, const T* ts, T* ys, long long n, T leak, T cap, bool zero_slope, \
+                                    bool capped, bool flush, unsigned int blocks, unsigned int threads) { \
+    GRID(anyrelu_relu_chain_wide<T>(xs, ts, ys, n, leak, cap, zero_slope, capped)) }
 WRAP(float, float32)
 WRAP(double, float64)
 """
@@ -193,12 +196,20 @@ def test_the_chain_kernel_is_the_derivative_applied_to_the_cotangent(kernels, le
     y = np.empty_like(x)
     kernels.relu_chain(x.ctypes.data, t.ctypes.data, y.ctypes.data, x.size, leak32, 0.0 if cap is None else cap32,
                        leak32 == 0, cap is not None, True)  # fmt: skip
-    with np.errstate(invalid="ignore", over="ignore"):
-        leak_side = np.zeros_like(t) if leak32 == 0 else leak32 * t
+    _same_bits(y, _expected_chain(x, t, leak32, cap32))
+
+
+def _expected_chain(x: np.ndarray, t: np.ndarray, leak: float, cap: float | None) -> np.ndarray:
+    """The chain rule element by element: 0 from the cap up, leak * t (+0.0 for a zero leak) for
+    x <= 0, t elsewhere (NaN included); IEEE products (the float32 ones exact in float64, then
+    rounded once)."""
+    leak = x.dtype.type(leak)
+    with np.errstate(invalid="ignore", over="ignore", under="ignore"):
+        leak_side = np.zeros_like(t) if leak == 0 else (np.float64(leak) * t.astype(np.float64)).astype(x.dtype)
         expected = np.where(x <= 0, leak_side, t)
         if cap is not None:
-            expected = np.where(x >= cap32, np.float32(0), expected)
-    _same_bits(y, expected)
+            expected = np.where(x >= x.dtype.type(cap), x.dtype.type(0), expected)
+    return expected
 
 
 def test_the_casts_between_float32_and_float64_are_exact_under_flush_to_zero(kernels):
@@ -243,13 +254,16 @@ def wide_kernels(tmp_path_factory):
                                                         count, count]  # fmt: skip
         getattr(compiled, f"relu_dash_{suffix}").argtypes = [pointer, pointer, size, number, number, flag, flag,
                                                              count, count]  # fmt: skip
+        getattr(compiled, f"relu_chain_{suffix}").argtypes = [pointer, pointer, pointer, size, number, number, flag,
+                                                              flag, flag, count, count]  # fmt: skip
     return compiled
 
 
-def _run_wide(kernels, name, x, leak, cap, blocks, threads):
+def _run_wide(kernels, name, x, leak, cap, blocks, threads, t=None):
     y = np.full_like(x, np.nan)  # an element the grid missed stays NaN, and fails the comparison
-    args = [x.ctypes.data, y.ctypes.data, x.size, leak, 0.0 if cap is None else cap]
-    if name == "relu":
+    arrays = [x.ctypes.data] + ([] if t is None else [t.ctypes.data]) + [y.ctypes.data]
+    args = [*arrays, x.size, leak, 0.0 if cap is None else cap]
+    if name in ("relu", "relu_chain"):
         args.append(leak == 0)
     flush = x.dtype == np.float32  # -ftz=true flushes float32 only; x86's modes would flush float64 too
     getattr(kernels, f"{name}_{x.dtype.name}")(*args, cap is not None, flush, blocks, threads)
@@ -267,6 +281,9 @@ def test_the_wide_kernels_cover_every_element_once_with_the_contracts_bits(wide_
                        expected_relu(values, leak, cap))  # fmt: skip
             _same_bits(_run_wide(wide_kernels, "relu_dash", values, leak, cap, blocks, threads),
                        expected_relu_dash(values, leak, cap))  # fmt: skip
+            t = np.random.default_rng(n).permutation(values)  # cotangents: specials, subnormals, bits
+            _same_bits(_run_wide(wide_kernels, "relu_chain", values, leak, cap, blocks, threads, t),
+                       _expected_chain(values, t, leak, cap))  # fmt: skip
 
 
 def test_the_wide_kernels_move_16_bytes_per_thread():

@@ -1,7 +1,8 @@
-"""CuPy kernels for relu and relu_dash with a number leak, one pass each; the reference bodies
-otherwise, the rest of the family's float32 computed in float64 between exact casts. A
-C-contiguous, 16-byte-aligned float32 or float64 array runs ``WIDE``, which reads and writes 16
-bytes per thread (what HBM needs to reach its bandwidth); any other layout runs an
+"""CuPy kernels for relu, relu_dash and relu's chain rule (torch CUDA's backward) with a number
+leak, one pass each; the reference bodies otherwise, the rest of the family's float32 computed in
+float64 between exact casts. C-contiguous, 16-byte-aligned float32 or float64 arrays run ``WIDE``,
+which reads and writes 16 bytes per thread (what HBM needs to reach its bandwidth; CuPy's own
+ElementwiseKernel reached 40% of it on an H200); any other layout runs an
 ``ElementwiseKernel`` of the same body.
 
 CuPy compiles every kernel with flush-to-zero (``-ftz=true``), which an ``options=`` override does
@@ -75,13 +76,13 @@ else if (anyrelu_le_zero(x)) { y = zero_slope ? (T)0.0f : anyrelu_times(leak, t)
 else { y = t; }
 """
 
-# Each thread loads 16 bytes (W elements), applies the body to each and stores 16 bytes; a
-# grid-stride loop covers the packs, and the first n % W threads of the grid the elements after them.
+# Each thread loads 16 bytes (W elements) of x (and of the cotangent t, for the chain rule),
+# applies the body to each and stores 16 bytes; a grid-stride loop covers the packs, and the first
+# n % W threads of the grid the elements after them.
+PACK = "template <typename T> struct alignas(16) anyrelu_pack { T v[16 / sizeof(T)]; };\n"
 WIDE = r"""
-template <typename T> struct alignas(16) anyrelu_pack { T v[16 / sizeof(T)]; };
-
 template <typename T>
-__global__ void NAME(const T* __restrict__ xs, T* __restrict__ ys, long long n, T leak, T cap, PARAMS) {
+__global__ void NAME(const T* __restrict__ xs, COTANGENTS T* __restrict__ ys, long long n, T leak, T cap, PARAMS) {
     const int W = 16 / sizeof(T);
     const long long packs = n / W, start = blockIdx.x * (long long)blockDim.x + threadIdx.x;
     const long long stride = (long long)gridDim.x * blockDim.x;
@@ -89,10 +90,12 @@ __global__ void NAME(const T* __restrict__ xs, T* __restrict__ ys, long long n, 
     anyrelu_pack<T>* out = reinterpret_cast<anyrelu_pack<T>*>(ys);
     for (long long i = start; i < packs; i += stride) {
         const anyrelu_pack<T> p = in[i];
+        LOAD_PACK
         anyrelu_pack<T> q;
 #pragma unroll
         for (int k = 0; k < W; ++k) {
             const T x = p.v[k];
+            LOAD_ELEMENT
             T y;
             BODY
             q.v[k] = y;
@@ -100,21 +103,39 @@ __global__ void NAME(const T* __restrict__ xs, T* __restrict__ ys, long long n, 
         out[i] = q;
     }
     if (packs * W + start < n) {
-        const T x = xs[packs * W + start];
+        const long long j = packs * W + start;
+        const T x = xs[j];
+        LOAD_TAIL
         T y;
         BODY
-        ys[packs * W + start] = y;
+        ys[j] = y;
     }
 }
 """
+NO_COTANGENT = {"COTANGENTS": "", "LOAD_PACK": "", "LOAD_ELEMENT": "", "LOAD_TAIL": ""}
+COTANGENT = {
+    "COTANGENTS": "const T* __restrict__ ts,",
+    "LOAD_PACK": "const anyrelu_pack<T> u = reinterpret_cast<const anyrelu_pack<T>*>(ts)[i];",
+    "LOAD_ELEMENT": "const T t = u.v[k];",
+    "LOAD_TAIL": "const T t = ts[j];",
+}
+# name: (parameters after cap, body, whether it reads a cotangent)
+WIDE_KERNELS = {
+    "anyrelu_relu_wide": ("bool zero_slope, bool capped", RELU, False),
+    "anyrelu_relu_dash_wide": ("bool capped", RELU_DASH, False),
+    "anyrelu_relu_chain_wide": ("bool zero_slope, bool capped", RELU_CHAIN, True),
+}
 
 
 def wide_source() -> str:
-    """The two wide kernels, anyrelu_relu_wide<T> and anyrelu_relu_dash_wide<T>, after PREAMBLE."""
-    relu = WIDE.replace("NAME", "anyrelu_relu_wide").replace("PARAMS", "bool zero_slope, bool capped")
-    dash = WIDE.replace("NAME", "anyrelu_relu_dash_wide").replace("PARAMS", "bool capped")
-    pack = relu.index("template <typename T>\n__global__")  # the pack struct once
-    return PREAMBLE + relu.replace("BODY", RELU) + dash[pack:].replace("BODY", RELU_DASH)
+    """The wide kernels (``WIDE_KERNELS``, each a template in T) after PREAMBLE."""
+    source = PREAMBLE + PACK
+    for name, (params, body, cotangent) in WIDE_KERNELS.items():
+        kernel = WIDE.replace("NAME", name).replace("PARAMS", params).replace("BODY", body)
+        for mark, text in (COTANGENT if cotangent else NO_COTANGENT).items():
+            kernel = kernel.replace(mark, text)
+        source += kernel
+    return source
 
 
 WIDE_TYPES = {"float32": "float", "float64": "double"}  # float16 keeps the ElementwiseKernel
@@ -143,14 +164,20 @@ def relu_dash(x: Array, leak: Any, max_value: Any, threshold: Any, xp: ModuleTyp
 
 def relu_chain(x: Array, t: Array, leak: Any, max_value: Any) -> Array:
     """relu's derivative at x applied to t, in one pass (torch CUDA's backward, through DLPack)."""
-    return _compiled()[2](x, t, leak, _cap(max_value), leak == 0, max_value is not None)
+    flags = (leak == 0, max_value is not None)
+    same = t.shape == x.shape and t.dtype == x.dtype
+    wide = _wide("anyrelu_relu_chain_wide", x, t) if same else None
+    if wide is None:
+        return _compiled()[2](x, t, leak, _cap(max_value), *flags)
+    return _launch(wide, x, leak, max_value, flags, t)
 
 
-def _wide(name: str, x: Array) -> Any:
-    """The wide kernel for x, or None where x's layout or dtype needs the ElementwiseKernel."""
-    if not x.flags.c_contiguous or x.data.ptr % 16 or x.size == 0:
+def _wide(name: str, *arrays: Array) -> Any:
+    """The wide kernel for these arrays, or None where a layout or the dtype needs the
+    ElementwiseKernel."""
+    if any(not a.flags.c_contiguous or a.data.ptr % 16 or a.size == 0 for a in arrays):
         return None
-    return _wide_function(name, x.dtype.name)
+    return _wide_function(name, arrays[0].dtype.name)
 
 
 @functools.cache
@@ -167,14 +194,14 @@ def grid(n: int, itemsize: int) -> int:
     return max(1, min(-(-packs // THREADS), 1 << 20))
 
 
-def _launch(kernel: Any, x: Array, leak: Any, max_value: Any, flags: tuple[bool, ...]) -> Array:
+def _launch(kernel: Any, x: Array, leak: Any, max_value: Any, flags: tuple[bool, ...], *cotangent: Array) -> Array:
     import cupy
     import numpy as np
 
     y = cupy.empty_like(x)  # C-contiguous and aligned, as x is
     blocks = grid(x.size, x.itemsize)
     numbers = (x.dtype.type(leak), x.dtype.type(_cap(max_value)), *map(np.bool_, flags))
-    kernel((blocks,), (THREADS,), (x, y, np.int64(x.size), *numbers))
+    kernel((blocks,), (THREADS,), (x, *cotangent, y, np.int64(x.size), *numbers))
     return y
 
 
@@ -233,8 +260,7 @@ def _wide_module() -> Any:
     CUDA toolkit cannot compile them -- tests/test_devices.py fails on a GPU if so."""
     import cupy
 
-    names = [f"{kernel}<{ctype}>" for kernel in ("anyrelu_relu_wide", "anyrelu_relu_dash_wide")
-             for ctype in WIDE_TYPES.values()]  # fmt: skip
+    names = [f"{kernel}<{ctype}>" for kernel in WIDE_KERNELS for ctype in WIDE_TYPES.values()]
     module = cupy.RawModule(code=wide_source(), options=("-std=c++14",), name_expressions=names)
     try:
         module.compile()

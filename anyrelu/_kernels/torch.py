@@ -396,9 +396,30 @@ def _via_cupy(run: Callable[..., Any], *tensors: torch.Tensor) -> torch.Tensor:
     import cupy
 
     device = tensors[0].device
-    with cupy.cuda.Device(device.index), cupy.cuda.ExternalStream(torch.cuda.current_stream(device).cuda_stream):
+    with cupy.cuda.Device(device.index), _cupy_stream(cupy, device):
         result = run(xp, *(cupy.from_dlpack(t.detach()) for t in tensors))
     return torch.utils.dlpack.from_dlpack(result)
+
+
+class _StreamHandle:
+    """A raw CUDA stream in the CUDA stream protocol: ``__cuda_stream__`` gives (version 0, handle)."""
+
+    def __init__(self, handle: int) -> None:
+        self.handle = handle
+
+    def __cuda_stream__(self) -> tuple[int, int]:
+        return (0, self.handle)
+
+
+def _cupy_stream(cupy: Any, device: torch.device) -> Any:
+    """torch's current stream on that device as a CuPy stream, so that CuPy's kernels queue behind
+    torch's: ``Stream.from_external`` (CuPy 14 deprecates ``ExternalStream``, a warning under -W
+    error), ``ExternalStream`` before it."""
+    handle = torch.cuda.current_stream(device).cuda_stream
+    from_external = getattr(cupy.cuda.Stream, "from_external", None)
+    if from_external is None:
+        return cupy.cuda.ExternalStream(handle, device.index)
+    return from_external(_StreamHandle(handle))
 
 
 # ---------------------------------------------------------------- the rest of the family
@@ -502,9 +523,17 @@ def _hard_sigmoid_chain(x: torch.Tensor, t: torch.Tensor) -> Array:
     return _fused_backward(torch.ops.aten.hardsigmoid_backward, t, x, 0.0)
 
 
-# min(max(x + 3, 0), 6) / 6 is the reference's bits: x + 3 is exact near -3, and where it rounds
-# to 6 just below 3, (x + 3) / 6 is 1 on both pieces.
-_hard_sigmoid = _native_with_derivative(torch.nn.functional.hardsigmoid, _hard_sigmoid_chain)
+def _hardsigmoid(x: torch.Tensor) -> Array:
+    """min(max(x + 3, 0), 6) / 6, the reference's bits: x + 3 is exact near -3, and where it rounds
+    to 6 just below 3, (x + 3) / 6 is 1 on both pieces. F.hardsigmoid computes exactly that, except
+    in float64 on CUDA, where it multiplies by 1/6 rounded to float32 (hard_sigmoid(3) was
+    1.0000000298 on an H200): there, the same operations spelled out."""
+    if x.dtype == torch.float64 and x.device.type != "cpu":
+        return torch.clamp(x + 3.0, 0.0, 6.0) / 6.0
+    return torch.nn.functional.hardsigmoid(x)
+
+
+_hard_sigmoid = _native_with_derivative(_hardsigmoid, _hard_sigmoid_chain)
 
 
 def hard_sigmoid(x: torch.Tensor, xp: ModuleType) -> Array:
@@ -855,7 +884,7 @@ def _hard_swish(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
     if x.dtype not in _NATIVE_DTYPES:  # the half types: in float32, rounded once
         return _rounded(_hard_swish(x.float()), x.dtype, out)
     lower = torch.threshold(x, -3.0, 0.0)
-    hs = torch.nn.functional.hardsigmoid(x)
+    hs = _hardsigmoid(x)
     return lower.mul_(hs) if out is None else torch.mul(lower, hs, out=out)
 
 

@@ -336,7 +336,7 @@ def hard_swish_dash(x: Array, xp: ModuleType) -> Array:
 def squareplus(x: Array, b: float, xp: ModuleType) -> Array:
     """(x + sqrt(x^2 + b)) / 2 with s = hypot(x, sqrt(b)) (no overflow): x/2 + s/2 for x >= 0,
     (b/4) / (s/2 + |x|/2) for x < 0, where x + s would cancel (halves: s + |x| may overflow)."""
-    s = xp.hypot(x, constant(math.sqrt(b), x, xp))
+    s = _hypot(x, b, xp)
     upper = xp.where(x >= 0, x, xp.zeros_like(x)) / 2 + s / 2  # -inf/2 + inf/2 would be NaN
     return xp.where(x >= 0, upper, _squareplus_tail(x, s, b, xp))
 
@@ -345,9 +345,19 @@ def squareplus_dash(x: Array, b: float, xp: ModuleType) -> Array:
     """(1 + x/s) / 2 as q = squareplus(-|x|) / s for x < 0 and 1 - q for x >= 0: without
     1 + x/s cancelling (q <= 1/2, so 1 - q cannot cancel either)."""
     small = _clipped(x, 1e170, xp)  # q underflows long before; and inf / inf in autodiff would be NaN
-    s = xp.hypot(small, constant(math.sqrt(b), x, xp))
+    s = xp.hypot(small, constant(math.sqrt(b), x, xp))  # far from overflow; autodiff of this is f''
     q = _squareplus_tail(small, s, b, xp) / s
     return xp.where(x >= 0, 1 - q, q)
+
+
+def _hypot(x: Array, b: float, xp: ModuleType) -> Array:
+    """sqrt(x^2 + b) as hypot(x, sqrt(b)), at most |x| + sqrt(b) rounded: CUDA's hypot (CuPy's,
+    torch's) is within 2 ulp, and above the largest float64 it rounds up to inf (hypot(max, 1) was
+    inf on an H200). The minimum only ever lowers a result that is above the correctly rounded one.
+    For the value only: its autodiff is never taken, and the minimum's ties (at x = 0) would halve
+    the second derivative that autodiff of squareplus_dash gives."""
+    root = constant(math.sqrt(b), x, xp)
+    return xp.minimum(xp.hypot(x, root), xp.abs(x) + root)
 
 
 def _squareplus_tail(x: Array, s: Array, b: float, xp: ModuleType) -> Array:
