@@ -270,6 +270,44 @@ def test_torch_kernels_picked_by_a_host_read_of_x_give_the_same_bits(dtype):
         _torch_paths_agree(torch, chain, x, np.nan)
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")  # torch's forward_ad
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    ("name", "kwargs", "node"),
+    [("relu", {}, "Threshold"), ("relu", {"leak": 0.1}, "LeakyRelu")],
+)
+def test_torch_own_autograd_where_it_is_the_contract_gives_the_explicit_derivative_at_every_order(
+    dtype, name, kwargs, node
+):
+    """Where torch's own autograd node is the contract's derivative (_kernels.torch: relu with a zero
+    leak always, leaky ReLU on a large CPU tensor without NaN), the call records that node instead
+    of a Function; backward, double backward and forward mode give relu_dash times the cotangent or
+    tangent, bit for bit, as they do through the Function where x holds a NaN."""
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    import torch.autograd.forward_ad as fwad
+
+    import anyrelu
+
+    f, dash = getattr(anyrelu, name), getattr(anyrelu, f"{name}_dash")
+    values = _random_data(dtype)
+    x = torch.from_numpy(np.resize(values[~np.isnan(values)], 70_000).astype(dtype))  # read above 65536
+    t = torch.from_numpy(np.random.default_rng(5).standard_normal(x.numel() + 1).astype(dtype))
+    for v in (x, torch.cat([x, torch.tensor([np.nan], dtype=x.dtype)])):  # without NaN, and with one
+        n = v.numel()
+        vg = v.clone().requires_grad_(True)
+        y = f(vg, **kwargs)
+        if v is x:
+            assert type(y.grad_fn).__name__.startswith(node)
+        (g,) = torch.autograd.grad(y, vg, t[:n], create_graph=True)
+        want = dash(v, **kwargs) * t[:n]
+        assert torch.equal(g, want) or bool(((g == want) | (g.isnan() & want.isnan())).all())
+        (second,) = torch.autograd.grad(g, vg, t[:n].flip(0), allow_unused=True, materialize_grads=True)
+        assert not bool(second.any()), "piecewise linear: the second derivative is 0"
+        with fwad.dual_level():
+            tangent = fwad.unpack_dual(f(fwad.make_dual(v, t[:n]), **kwargs)).tangent
+        assert torch.equal(tangent, want) or bool(((tangent == want) | (tangent.isnan() & want.isnan())).all())
+
+
 CHUNKED = [
     "_silu_dash", "_mish_value", "_mish_dash", "_gelu_value", "_gelu_dash", "_gelu_tanh_value", "_gelu_tanh_dash",
     "_hard_swish",

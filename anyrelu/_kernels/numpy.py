@@ -424,16 +424,18 @@ def _hard_swish32(x: Array) -> Array:
     are chosen so that no mask is needed: at x <= -3 (-inf too), -3 * (+0.0 / -6) is the
     contract's +0.0, and for x >= 3 the factor is exactly 1 (x * 6 / 6 would overflow near
     float32's largest number). Five passes, w a block at a time (peak memory: the output and one
-    block): 1.2-1.4x the user's x * clip(x + 3, 0, 6) / 6, against 3-5x for float64 blocks."""
+    block): 1.2-1.4x the user's x * clip(x + 3, 0, 6) / 6, against 3-5x for float64 blocks. The
+    maxima as clips up to +inf (the same selection, NaN kept): NumPy's float32 maximum took 2.2
+    times a two-sided clip on an AVX2 machine (and a one-sided clip is that maximum)."""
     flat = x.reshape(-1)
     out = np.empty(flat.shape, np.float32)
     w = np.empty(min(flat.size, _SWISH_BLOCK), np.float32)
     for start in range(0, flat.size, _SWISH_BLOCK):
         part = out[start : start + _SWISH_BLOCK]
         ws = w[: part.size]
-        np.maximum(flat[start : start + _SWISH_BLOCK], _F32[-3], out=ws)
+        np.clip(flat[start : start + _SWISH_BLOCK], _F32[-3], _F32[math.inf], out=ws)  # max(x, -3)
         np.subtract(_F32[-3], ws, out=part)
-        np.maximum(part, _F32[-6], out=part)
+        np.clip(part, _F32[-6], _F32[math.inf], out=part)  # max(-3 - w, -6)
         part /= _F32[-6]
         part *= ws
     out = out.reshape(x.shape)
@@ -441,7 +443,7 @@ def _hard_swish32(x: Array) -> Array:
 
 
 _SWISH_BLOCK = 1 << 16  # 256 KiB of float32: fewer calls than _BLOCK, still in the L2 cache
-_F32 = {v: _constant(np.dtype(np.float32), v) for v in (-3, -6)}
+_F32 = {v: _constant(np.dtype(np.float32), v) for v in (-3, -6, math.inf)}
 
 
 def _hard_swish(x: Array, xp: ModuleType) -> Array:

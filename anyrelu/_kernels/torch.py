@@ -16,8 +16,11 @@ float32/float64 the chain rule is torch's fused backward kernel where one tests 
 sides: ``threshold_backward`` tests ``x <= 0`` (NaN included); ``leaky_relu_backward`` and
 ``hardtanh_backward`` put NaN on the wrong side, so they get x with NaN moved to a point of the
 identity side (``nan_to_num``, one pass), unless a read of x's largest element on the host shows
-that x holds no NaN (``_known_free_of_nan``: a large CPU tensor, in eager mode). tests/test_autodiff.py
-checks all of them, bit for bit.
+that x holds no NaN (``_known_free_of_nan``: a large CPU tensor, in eager mode). Where the kernel's
+own autograd node is that chain rule at every order -- ``threshold`` (a zero leak, no cap, on
+the CPU), ``leaky_relu`` where x is known to hold no NaN -- the call records that node and no
+Function at all (``_own_autograd_is_the_contract``). tests/test_autodiff.py and
+tests/test_fast_paths.py check all of them, bit for bit.
 
 The rest of the family: torch's own kernels where the accuracy tests hold them to the bound
 (``elu`` for ELU, SELU and CELU(alpha=1) with ``elu_backward``; ``hardsigmoid`` with
@@ -97,6 +100,20 @@ class Explicit(torch.autograd.Function):
         return sum(parts[1:], parts[0]) if parts else torch.zeros_like(x)
 
 
+def _explicit(x: torch.Tensor, leak: torch.Tensor | None, rule: Rule) -> Any:
+    """``Explicit.apply(x, leak, rule)``. Outside torch.func transforms Function.apply binds its
+    arguments to forward's signature with ``inspect`` (50 us a call here, 15 times the kernel of
+    relu on 8 elements) and then calls torch's own apply: forward takes positional arguments
+    without defaults, so this calls torch's apply itself, after the same unwrapping."""
+    if _transforms_active():
+        return Explicit.apply(x, leak, rule)
+    return _torch_apply(*_unwrap_dead_wrappers((x, leak, rule)))
+
+
+_torch_apply = super(torch.autograd.Function, Explicit).apply  # torch._C._FunctionBase.apply, bound to Explicit
+_unwrap_dead_wrappers = torch._functorch.utils.unwrap_dead_wrappers
+
+
 def tracked(x: torch.Tensor, leak: Any = None) -> bool:
     """Whether autograd can see this call: then it must go through Explicit."""
     if (x.requires_grad or (leak is not None and isinstance(leak, torch.Tensor) and leak.requires_grad)) and (
@@ -124,7 +141,7 @@ def with_derivative(name: str, value: Callable[..., Array]) -> Callable[..., Arr
             lambda v, t, _: CHAIN.get(name, _times_dash(name))(v, t, *params, xp),
             None,
         )
-        return Explicit.apply(x, None, rule)
+        return _explicit(x, None, rule)
 
     return kernel
 
@@ -160,6 +177,8 @@ def relu(x: torch.Tensor, leak: Any, max_value: Any, threshold: Any, xp: ModuleT
     array_leak = isinstance(leak, torch.Tensor)
     if not (x.is_floating_point() and tracked(x, leak)):
         return native(x) if native else reference.relu(x, leak, max_value, threshold, xp)
+    if native and _own_autograd_is_the_contract(x, leak, max_value):
+        return native(x)
     if native:
         rule = Rule(lambda v, _: native(v), _native_chain(leak, max_value), None)
     else:
@@ -174,7 +193,7 @@ def relu(x: torch.Tensor, leak: Any, max_value: Any, threshold: Any, xp: ModuleT
             chain,
             lambda v, t, lk: reference.relu_leak_chain(v, t, lk, max_value, threshold, xp),
         )
-    return Explicit.apply(x, leak if array_leak else None, rule)
+    return _explicit(x, leak if array_leak else None, rule)
 
 
 class PReluChain(torch.autograd.Function):
@@ -207,6 +226,17 @@ class PReluChain(torch.autograd.Function):
         if dleak is not None:
             parts.append(reference.relu_chain_leak_chain(x, t, dleak, ctx.max_value, ctx.threshold, _TORCH_XP))
         return sum(parts[1:], parts[0]) if parts else torch.zeros_like(x)
+
+
+def _own_autograd_is_the_contract(x: torch.Tensor, leak: Any, max_value: Any) -> bool:
+    """Whether the host kernel's own autograd gives relu_dash at every order (backward, double
+    backward, forward mode, torch.func), so that the call needs no Function: ``threshold`` (a zero
+    leak, no cap) everywhere, its backward taking NaN to the identity side; ``leaky_relu`` where x
+    is known to hold no NaN (its backward puts NaN on the leak side). Not with a cap: clamp_max
+    passes the gradient at the cap. tests/test_fast_paths.py checks both, bit for bit."""
+    if max_value is not None or x.is_cuda:
+        return False
+    return leak == 0 or _known_free_of_nan(x)
 
 
 def _native(x: torch.Tensor, leak: Any, max_value: Any, threshold: Any) -> Callable[[Array], Array] | None:
@@ -435,7 +465,7 @@ def _native_with_derivative(
     rule = Rule(lambda v, _: value(v), lambda v, t, _: chain(v, t), None)
 
     def kernel(x: torch.Tensor) -> Array:
-        return Explicit.apply(x, None, rule) if tracked(x) else value(x)
+        return _explicit(x, None, rule) if tracked(x) else value(x)
 
     return kernel
 
@@ -473,10 +503,10 @@ def _elu_kernels(alpha: float, scale: float, input_scale: float) -> tuple[Callab
             return native_chain(x, t)
         # create_graph (or forward mode): the same values, through a Function whose derivative is f''
         # (elu_backward's own derivative puts 0 at the kink, the upper piece's)
-        return t * Explicit.apply(x, None, slope)
+        return t * _explicit(x, None, slope)
 
     def dash(x: torch.Tensor) -> Array:
-        return Explicit.apply(x, None, slope) if tracked(x) else native_chain(x, _ones_like(x))
+        return _explicit(x, None, slope) if tracked(x) else native_chain(x, _ones_like(x))
 
     value = _native_with_derivative(lambda v: torch.ops.aten.elu(v, alpha, scale, input_scale), chain)
     return value, dash
@@ -533,6 +563,8 @@ def _hardsigmoid(x: torch.Tensor) -> Array:
     return torch.nn.functional.hardsigmoid(x)
 
 
+# Not F.hardsigmoid's own autograd, even where x holds no NaN: torch has no derivative for
+# hardsigmoid_backward (double backward fails).
 _hard_sigmoid = _native_with_derivative(_hardsigmoid, _hard_sigmoid_chain)
 
 
@@ -554,7 +586,7 @@ def _value_only(name: str, value: Callable[[Array], Array]) -> Callable[..., Arr
         if not tracked(x):
             return value(x)
         rule = Rule(lambda v, _: value(v), lambda v, t, _: chain(v, t, *args), None)
-        return Explicit.apply(x, None, rule)
+        return _explicit(x, None, rule)
 
     return kernel
 
@@ -578,7 +610,7 @@ def _with_slope(
     def chain(x: torch.Tensor, t: torch.Tensor) -> Array:
         if not (_grad_enabled() or _wrapped(x) or _wrapped(t)):  # a plain backward
             return dash(x).mul_(t) if plain is None else plain(x, t)
-        return t * Explicit.apply(x, None, slope)  # its derivative: f''
+        return t * _explicit(x, None, slope)  # its derivative: f''
 
     native = _native_with_derivative(value, chain)
 
@@ -588,7 +620,7 @@ def _with_slope(
     def dash_kernel(x: torch.Tensor, xp: ModuleType) -> Array:
         if x.dtype not in dtypes:
             return fallback[1](x, xp)
-        return Explicit.apply(x, None, slope) if tracked(x) else dash(x)
+        return _explicit(x, None, slope) if tracked(x) else dash(x)
 
     return value_kernel, dash_kernel, chain
 
@@ -772,7 +804,7 @@ def _native_kernels(name: str, kernels: Callable[..., Any]) -> tuple[Callable[..
         f, chain = found
         if not tracked(x):
             return f(x)
-        return Explicit.apply(x, None, Rule(lambda v, _: f(v), lambda v, t, _: chain(v, t), None))
+        return _explicit(x, None, Rule(lambda v, _: f(v), lambda v, t, _: chain(v, t), None))
 
     def dash(x: torch.Tensor, *args: Any) -> Array:
         found = kernels(*args[:-1]) if x.is_floating_point() else None
