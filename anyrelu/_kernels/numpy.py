@@ -364,7 +364,7 @@ def _silu_dash(w: Array) -> Array:
 
 
 def _softplus(w: Array, beta: float) -> Array:
-    """softplus for beta = 1 (_softplus_kernel): max(w, 0) + log1p(e) with e = exp(-|w|) <= 1,
+    """softplus for beta = 1 (see KERNELS): max(w, 0) + log1p(e) with e = exp(-|w|) <= 1,
     and log1p(e) as log(u) + (e - (u - 1)) / u for u = 1 + e: the correction puts back what
     rounding u lost (u - 1 is exact), and float64's log took 0.37 of its log1p on an AVX2 CPU
     (5.3 against 14.2 ms per 10^6). Every term is >= 0 but the correction, which is below an ulp
@@ -382,13 +382,13 @@ def _softplus(w: Array, beta: float) -> Array:
     return y
 
 
-def _softplus_kernel() -> Callable[..., Array]:
-    """_softplus for beta = 1 (the default); the reference for other betas, whose e / beta may be
-    normal where e underflows."""
-    fast, reference_body = _widened("softplus", _softplus), REFERENCE_KERNELS["softplus"]
+def _where_parameter(name: str, fast: Callable[..., Array], takes_fast: Callable[[Any], bool]) -> Callable[..., Array]:
+    """``fast`` where ``takes_fast(parameter)`` holds for the function's one parameter, the
+    reference body for other values of it."""
+    reference_body = REFERENCE_KERNELS[name]
 
-    def kernel(x: Array, beta: float, xp: ModuleType) -> Array:
-        return (fast if beta == 1 else reference_body)(x, beta, xp)
+    def kernel(x: Array, parameter: Any, xp: ModuleType) -> Array:
+        return (fast if takes_fast(parameter) else reference_body)(x, parameter, xp)
 
     return kernel
 
@@ -456,15 +456,6 @@ def _gelu_dash(w: Array, approximate: bool) -> Array:
     return y
 
 
-def _exact_gelu(name: str) -> Callable[..., Array]:
-    exact, tanh_form = _widened(name, _gelu if name == "gelu" else _gelu_dash), REFERENCE_KERNELS[name]
-
-    def kernel(x: Array, approximate: bool, xp: ModuleType) -> Array:
-        return (tanh_form if approximate else exact)(x, approximate, xp)
-
-    return kernel
-
-
 def _hard_swish32(x: Array) -> Array:
     """x hard_sigmoid(x) in float32 for float16 and float32 x (float16 rounded once at the end):
     w = max(x, -3), g = max(-3 - w, -6) = -min(w + 3, 6), then w (g / -6). Three roundings, 1.8 ulp
@@ -516,8 +507,9 @@ KERNELS = {
     "silu_dash": _widened("silu_dash", _silu_dash, plus_zero=True),
     "squareplus": _widened("squareplus", _squareplus),
     "mish": _widened("mish", _mish),
-    "softplus": _softplus_kernel(),
-    "gelu": _exact_gelu("gelu"),
-    "gelu_dash": _exact_gelu("gelu_dash"),
+    # softplus for beta 1 (for other betas e / beta may be normal where e underflows); exact GELU
+    "softplus": _where_parameter("softplus", _widened("softplus", _softplus), lambda beta: beta == 1),
+    "gelu": _where_parameter("gelu", _widened("gelu", _gelu), lambda approximate: not approximate),
+    "gelu_dash": _where_parameter("gelu_dash", _widened("gelu_dash", _gelu_dash), lambda approximate: not approximate),
     "hard_swish": _native_order(plain(_hard_swish)),
 }
