@@ -228,3 +228,17 @@ def test_gpu_rows_give_the_bandwidth_reached():
     row = Result("cupy", "relu n=2^27", "copy", "ratio", 300e-6, 250e-6, 1.2, 1 / 0.85, 1 / 0.9, False, 2**30)
     assert _cells(row, "MISSED")[2] == "300 µs, 3579 GB/s"
     assert _cells(row, "MISSED")[3:] == ["1.20", "1.18", "MISSED"]
+
+
+def test_a_row_shown_for_comparison_has_no_limit_and_no_verdict(tmp_path):
+    """Another library's operation (CuPy's own maximum) is measured beside anyrelu's rows but held to nothing."""
+    pytest.importorskip("matplotlib", reason="matplotlib is not installed")
+    from anyrelu._tools.bench import Case, Result, _cells, machine, measure, plot
+
+    case = Case("numpy", "np.maximum(x, 0)", "copy", lambda: 2, lambda: 1, None, 1.0)
+    result = measure(case, rounds=2, budget_s=1e-4)
+    assert result.met and result.must is None
+    assert _cells(result, "MISSED")[4:] == ["--", ""]
+    held = Result("numpy", "relu", "np.maximum", "ratio", 2.0, 1.0, 2.0, 1.5, 1.0, False)
+    plot([result, held], machine(), str(tmp_path / "rows.png"))
+    assert (tmp_path / "rows.png").stat().st_size > 0

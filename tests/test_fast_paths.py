@@ -165,6 +165,37 @@ class TestGpu:
                 np.testing.assert_array_equal(np.isnan(got), nan)
                 _same_bits(got[~nan], expected[~nan])
 
+    @pytest.mark.parametrize("dtype", ["float32", "float64"])
+    @pytest.mark.parametrize("leak", [0, 0.1])
+    @pytest.mark.parametrize("max_value", CAPS)
+    def test_torch_cuda_runs_the_kernels_on_its_own_memory(self, cupy, dtype, leak, max_value, monkeypatch):
+        """torch CUDA: contiguous, 16-byte aligned tensors go to the wide kernels by address (no
+        DLPack exchange); other layouts through DLPack; both give the reference's bits, forward and
+        backward."""
+        torch = pytest.importorskip("torch", reason="torch is not installed")
+        from anyrelu._kernels import torch as torch_kernels
+
+        exchanges = []
+        through_dlpack = torch_kernels._via_cupy
+        monkeypatch.setattr(torch_kernels, "_via_cupy", lambda *args: exchanges.append(1) or through_dlpack(*args))
+        data = torch.from_numpy(_random_data(dtype)).cuda()
+        for x, by_address in ((data, True), (data[:4097], True), (data[1:258], False), (data[::3], False)):
+            exchanges.clear()
+            host = x.cpu().numpy()
+            for function, body in ((relu, reference.relu), (relu_dash, reference.relu_dash)):
+                expected = _reference_numpy(body, host, leak, max_value)
+                _same_bits(function(x, leak, max_value=max_value).cpu().numpy(), expected)
+            xg = x.detach().requires_grad_(True)
+            t = torch.flip(x, [0]).contiguous()
+            (got,) = torch.autograd.grad(relu(xg, leak, max_value=max_value), xg, t)
+            with np.errstate(over="ignore", invalid="ignore"):
+                expected = reference.relu_chain(host, t.cpu().numpy(), leak, max_value, 0, npx)
+            got = got.cpu().numpy()
+            nan = np.isnan(expected)  # leak * NaN: a NaN, its payload the GPU's
+            np.testing.assert_array_equal(np.isnan(got), nan)
+            _same_bits(got[~nan], expected[~nan])
+            assert bool(exchanges) != by_address, "DLPack only where the layout needs the ElementwiseKernel"
+
 
 def test_dask_leak_array_with_other_chunks_is_aligned_to_x():
     da = pytest.importorskip("dask.array", reason="dask is not installed")

@@ -163,7 +163,7 @@ def relu_dash(x: Array, leak: Any, max_value: Any, threshold: Any, xp: ModuleTyp
 
 
 def relu_chain(x: Array, t: Array, leak: Any, max_value: Any) -> Array:
-    """relu's derivative at x applied to t, in one pass (torch CUDA's backward, through DLPack)."""
+    """relu's derivative at x applied to t, in one pass (torch CUDA's backward)."""
     flags = (leak == 0, max_value is not None)
     same = t.shape == x.shape and t.dtype == x.dtype
     wide = _wide("anyrelu_relu_chain_wide", x, t) if same else None
@@ -177,11 +177,13 @@ def _wide(name: str, *arrays: Array) -> Any:
     ElementwiseKernel."""
     if any(not a.flags.c_contiguous or a.data.ptr % 16 or a.size == 0 for a in arrays):
         return None
-    return _wide_function(name, arrays[0].dtype.name)
+    return wide_function(name, arrays[0].dtype.name)
 
 
 @functools.cache
-def _wide_function(name: str, dtype: str) -> Any:
+def wide_function(name: str, dtype: str) -> Any:
+    """The wide kernel ``name`` for dtype (a NumPy dtype name), on the current device; None for
+    a dtype it does not cover or where the module does not compile."""
     ctype = WIDE_TYPES.get(dtype)
     module = _wide_module() if ctype else None
     return None if module is None else module.get_function(f"{name}<{ctype}>")
@@ -196,13 +198,29 @@ def grid(n: int, itemsize: int) -> int:
 
 def _launch(kernel: Any, x: Array, leak: Any, max_value: Any, flags: tuple[bool, ...], *cotangent: Array) -> Array:
     import cupy
-    import numpy as np
 
     y = cupy.empty_like(x)  # C-contiguous and aligned, as x is
-    blocks = grid(x.size, x.itemsize)
-    numbers = (x.dtype.type(leak), x.dtype.type(_cap(max_value)), *map(np.bool_, flags))
-    kernel((blocks,), (THREADS,), (x, *cotangent, y, np.int64(x.size), *numbers))
+    run_wide(kernel, (x, *cotangent, y), x.size, x.dtype, leak, max_value, flags)
     return y
+
+
+def run_wide(
+    kernel: Any,
+    arrays: tuple[Any, ...],
+    n: int,
+    dtype: Any,
+    leak: Any,
+    max_value: Any,
+    flags: tuple[bool, ...],
+    stream: Any = None,
+) -> None:
+    """Launch a wide kernel on n elements of ``arrays`` (x, the cotangent if the kernel reads one,
+    then y): CuPy arrays, or the device addresses (ints) of C-contiguous, 16-byte aligned memory,
+    as torch's CUDA tensors give them. dtype: their NumPy dtype; stream: CuPy's current one if None."""
+    import numpy as np
+
+    numbers = (dtype.type(leak), dtype.type(_cap(max_value)), *map(np.bool_, flags))
+    kernel((grid(n, dtype.itemsize),), (THREADS,), (*arrays, np.int64(n), *numbers), stream=stream)
 
 
 def _cap(max_value: Any) -> Any:

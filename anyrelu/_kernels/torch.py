@@ -45,6 +45,7 @@ from types import ModuleType
 from typing import Any, NamedTuple
 
 import array_api_compat.torch as _TORCH_XP
+import numpy as np
 import torch
 import torch.autograd.forward_ad as forward_ad
 
@@ -245,7 +246,11 @@ def _native(x: torch.Tensor, leak: Any, max_value: Any, threshold: Any) -> Calla
     if type(leak) not in (float, int) or threshold != 0 or x.dtype not in _NATIVE_DTYPES:
         return None
     if x.is_cuda and _on_cupy(x):
-        return lambda v: _via_cupy(lambda xp, c: cupy_kernels.relu(c, leak, max_value, 0, xp), v)
+        flags = (leak == 0, max_value is not None)
+        return lambda v: _wide_on_cuda(
+            "anyrelu_relu_wide", (v,), leak, max_value, flags,
+            lambda: _via_cupy(lambda xp, c: cupy_kernels.relu(c, leak, max_value, 0, xp), v),
+        )  # fmt: skip
     return _host_native(leak, max_value)
 
 
@@ -277,7 +282,11 @@ def _native_chain(leak: float, max_value: float | None) -> Callable[[Array, Arra
 
     def chain(x: torch.Tensor, t: torch.Tensor, lk: Any) -> Array:
         if _on_cupy(x) and _on_cupy(t):
-            return _via_cupy(lambda _, cx, ct: cupy_kernels.relu_chain(cx, ct, leak, max_value), x, t)
+            flags = (leak == 0, max_value is not None)
+            return _wide_on_cuda(
+                "anyrelu_relu_chain_wide", (x, t), leak, max_value, flags,
+                lambda: _via_cupy(lambda _, cx, ct: cupy_kernels.relu_chain(cx, ct, leak, max_value), x, t),
+            )  # fmt: skip
         return host(x, t, lk)
 
     return chain
@@ -395,16 +404,21 @@ def _plain(*tensors: torch.Tensor) -> bool:
 
 def relu_dash(x: torch.Tensor, leak: Any, max_value: Any, threshold: Any, xp: ModuleType) -> Array:
     if type(leak) in (float, int) and threshold == 0 and x.dtype in _NATIVE_DTYPES and _on_cupy(x):
-        return _via_cupy(lambda xp, c: cupy_kernels.relu_dash(c, leak, max_value, 0, xp), x)
+        return _wide_on_cuda(
+            "anyrelu_relu_dash_wide", (x,), leak, max_value, (max_value is not None,),
+            lambda: _via_cupy(lambda xp, c: cupy_kernels.relu_dash(c, leak, max_value, 0, xp), x),
+        )  # fmt: skip
     return reference.relu_dash(x, leak, max_value, threshold, xp)
 
 
 # ---------------------------------------------------------------- CUDA, through CuPy
 #
 # torch has no single-pass kernel for relu6's contract (+0.0 at -0.0) nor for relu_dash; on a CUDA
-# device anyrelu runs its CuPy kernels (_kernels/cupy.py) on the tensor's memory, shared through
-# DLPack with no copy, on torch's current stream. Inside a torch.func transform the tensors are
-# wrapped (batched, dual) and DLPack cannot see them: torch's own kernels run there.
+# device anyrelu runs its CuPy kernels (_kernels/cupy.py) on the tensor's memory with no copy, on
+# torch's current stream: the wide kernels by the tensors' addresses into a tensor from torch's
+# allocator (``_wide_on_cuda``), the ElementwiseKernel (float16, other layouts) on arrays shared
+# through DLPack (``_via_cupy``). Inside a torch.func transform the tensors are wrapped (batched,
+# dual) and have no memory of their own: torch's own kernels run there.
 
 
 @functools.cache
@@ -419,6 +433,59 @@ def _cupy_ready() -> bool:
 
 def _on_cupy(x: torch.Tensor) -> bool:
     return bool(x.is_cuda and _cupy_ready() and not torch._C._functorch.is_functorch_wrapped_tensor(x))
+
+
+_WIDE_DTYPES: dict[torch.dtype, np.dtype[Any]] = {
+    torch.float32: np.dtype(np.float32),
+    torch.float64: np.dtype(np.float64),
+}
+
+
+def _wide_on_cuda(
+    name: str,
+    tensors: tuple[torch.Tensor, ...],
+    leak: Any,
+    max_value: Any,
+    flags: tuple[bool, ...],
+    otherwise: Callable[[], torch.Tensor],
+) -> torch.Tensor:
+    """A wide CuPy kernel run on the tensors' memory by address, into y from torch's allocator,
+    on torch's current stream; ``otherwise()`` where it does not apply (float16, a layout that is
+    not C-contiguous and 16-byte aligned, no element, x and t of different shapes or dtypes).
+    Sharing the tensors through DLPack instead (``_via_cupy``) cost 50-110 us of host time per
+    kernel on an H200's host (exchange, CuPy's allocator, stream context): the GPU waited on it."""
+    x = tensors[0]
+    dtype = _WIDE_DTYPES.get(x.dtype)
+    if dtype is None or not all(_wide_layout(t, x) for t in tensors):
+        return otherwise()
+    import cupy
+
+    device = x.device.index
+    with cupy.cuda.Device(device):
+        kernel = cupy_kernels.wide_function(name, dtype.name)
+        if kernel is None:
+            return otherwise()
+        y = torch.empty_like(x, memory_format=torch.contiguous_format)
+        stream = _cupy_stream_for(torch.cuda.current_stream(x.device).cuda_stream, device)
+        addresses = tuple(t.data_ptr() for t in (*tensors, y))
+        cupy_kernels.run_wide(kernel, addresses, x.numel(), dtype, leak, max_value, flags, stream)
+    return y
+
+
+def _wide_layout(t: torch.Tensor, x: torch.Tensor) -> bool:
+    return (
+        t.shape == x.shape and t.dtype == x.dtype and t.is_contiguous() and t.data_ptr() % 16 == 0
+        and t.numel() > 0 and not _wrapped(t)
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=64)
+def _cupy_stream_for(handle: int, device: int) -> Any:
+    """A CuPy view of torch's CUDA stream ``handle`` (a stream object holds only the handle)."""
+    import cupy
+
+    with cupy.cuda.Device(device):
+        return _external_stream(cupy, handle, device)
 
 
 def _via_cupy(run: Callable[..., Any], *tensors: torch.Tensor) -> torch.Tensor:
@@ -445,10 +512,13 @@ def _cupy_stream(cupy: Any, device: torch.device) -> Any:
     """torch's current stream on that device as a CuPy stream, so that CuPy's kernels queue behind
     torch's: ``Stream.from_external`` (CuPy 14 deprecates ``ExternalStream``, a warning under -W
     error), ``ExternalStream`` before it."""
-    handle = torch.cuda.current_stream(device).cuda_stream
+    return _external_stream(cupy, torch.cuda.current_stream(device).cuda_stream, device.index)
+
+
+def _external_stream(cupy: Any, handle: int, device: int) -> Any:
     from_external = getattr(cupy.cuda.Stream, "from_external", None)
     if from_external is None:
-        return cupy.cuda.ExternalStream(handle, device.index)
+        return cupy.cuda.ExternalStream(handle, device)
     return from_external(_StreamHandle(handle))
 
 

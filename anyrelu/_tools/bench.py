@@ -40,7 +40,7 @@ class Case:
     native_name: str
     ours: Thunk = field(repr=False)
     native: Thunk = field(repr=False)
-    must: float
+    must: float | None  # None: a row shown for comparison (another library's operation), no limit
     goal: float
     kind: str = "ratio"  # ratio: ours/native time <= must; memory: peak bytes / output bytes <= must
     sync: Callable[[Any], Any] = field(default=lambda result: result, repr=False)
@@ -56,7 +56,7 @@ class Result:
     ours_s: float
     native_s: float
     value: float
-    must: float
+    must: float | None
     goal: float
     met: bool
     bytes: int = 0
@@ -323,7 +323,7 @@ def _cupy_cases(quick: bool) -> Iterator[Case]:
         yield Case("cupy", f"{name} n={_n(n)}", "copy", call,
                    lambda: cupy.copyto(out, x), 1 / 0.85, 1 / 0.90, sync=ready, bytes=2 * x.nbytes)  # fmt: skip
     yield Case("cupy", f"cupy.maximum(x, 0) n={_n(n)}", "copy", lambda: cupy.maximum(x, 0),
-               lambda: cupy.copyto(out, x), 1 / 0.85, 1 / 0.90, sync=ready, bytes=2 * x.nbytes)  # fmt: skip
+               lambda: cupy.copyto(out, x), None, 1 / 0.90, sync=ready, bytes=2 * x.nbytes)  # fmt: skip
 
 
 def _torch_cuda_cases(quick: bool) -> Iterator[Case]:
@@ -384,7 +384,7 @@ def measure(case: Case, rounds: int, budget_s: float) -> Result:
         output = case.ours()
         value = _peak_bytes(case.ours) / output.nbytes
         return Result(case.backend, case.name, case.native_name, case.kind, 0.0, 0.0, value, case.must,
-                      case.goal, value <= case.must)  # fmt: skip
+                      case.goal, case.must is None or value <= case.must)  # fmt: skip
     case.sync(case.ours())  # warm up: compile, cache, allocate
     case.sync(case.native())
     # Each side repeats for about budget_s: a side 10x faster than the other gets 10x the calls,
@@ -399,7 +399,7 @@ def measure(case: Case, rounds: int, budget_s: float) -> Result:
         native = min(native, _time(case.native, case.sync, number_native))
     value = ours / native
     return Result(case.backend, case.name, case.native_name, case.kind, ours, native, value, case.must, case.goal,
-                  value <= case.must, case.bytes)  # fmt: skip
+                  case.must is None or value <= case.must, case.bytes)  # fmt: skip
 
 
 def machine() -> dict[str, Any]:
@@ -415,7 +415,8 @@ def machine() -> dict[str, Any]:
 
 LEGEND = (
     "ratio: anyrelu's time / the native time (memory rows: peak memory / output bytes); lower is better. "
-    "limit: the most the project accepts; rows over it say MISSED."
+    "limit: the most the project accepts; rows over it say MISSED; rows with no limit (--) show another "
+    "library's operation, for comparison."
 )
 QUICK = (
     "--quick is a smoke run (2 rounds, small sizes): it checks that every row runs; its numbers are not "
@@ -522,6 +523,8 @@ def _cells(r: Result, missed: str) -> list[str]:
     ours = "" if r.kind == "memory" else _seconds(r.ours_s)
     if r.bytes:  # a GPU row: the bandwidth reached, and its share of a device-to-device copy's
         ours += f", {r.bytes / r.ours_s / 1e9:.0f} GB/s"
+    if r.must is None:  # another library's operation, shown for comparison
+        return [r.name, r.native_name, ours, f"{r.value:.2f}", "--", ""]
     return [r.name, r.native_name, ours, f"{r.value:.2f}", f"{r.must:.3g}", "met" if r.met else missed]
 
 
@@ -541,16 +544,17 @@ def plot(results: list[Result], info: dict[str, Any], path: str) -> None:
 
     backends = list(dict.fromkeys(r.backend for r in results))
     heights = [sum(r.backend == b for r in results) for b in backends]
-    values = [v for r in results for v in (r.value, r.must)]
+    values = [v for r in results for v in (r.value, r.must) if v is not None]
     low, high = min(0.5, *values) / 1.3, max(2.0, *values) * 1.3
     fig, panels = plt.subplots(len(backends), 1, figsize=(9, 1.2 + 0.28 * sum(heights)), squeeze=False, sharex=True,
                                gridspec_kw={"height_ratios": heights}, layout="constrained")  # fmt: skip
     for axes, backend in zip(panels[:, 0], backends, strict=True):
         rows = [r for r in results if r.backend == backend][::-1]
         y = np.arange(len(rows))
-        colors = ["tab:blue" if r.met else "tab:red" for r in rows]
+        colors = ["0.6" if r.must is None else "tab:blue" if r.met else "tab:red" for r in rows]
         axes.barh(y, [r.value - low for r in rows], left=low, color=colors, height=0.6)
-        axes.plot([r.must for r in rows], y, "|", color="black", ms=12, label="limit")
+        limited = [(r.must, i) for i, r in enumerate(rows) if r.must is not None]
+        axes.plot([m for m, _ in limited], [i for _, i in limited], "|", color="black", ms=12, label="limit")
         axes.axvline(1.0, color="0.4", lw=0.8)
         axes.set_yticks(y, [r.name for r in rows], fontsize=8)
         axes.set_xscale("log")
@@ -558,6 +562,8 @@ def plot(results: list[Result], info: dict[str, Any], path: str) -> None:
         axes.set_title(backend, loc="left", fontsize=10)
         axes.grid(axis="x", alpha=0.3)
     panels[0, 0].legend(loc="lower right", fontsize=8)
-    panels[-1, 0].set_xlabel("anyrelu time / native time (memory: peak / output bytes); lower is better; red: missed")
+    panels[-1, 0].set_xlabel(
+        "anyrelu time / native time (memory: peak / output bytes); lower is better; red: missed; gray: for comparison"
+    )
     fig.suptitle(f"anyrelu {info['anyrelu']} -- {info['cpu']}, {info['cores']} cores", fontsize=10)
     fig.savefig(path, dpi=110)
