@@ -414,3 +414,30 @@ def test_jax_hard_sigmoid_kernel_is_the_reference(dtype):
     want = np.asarray(jax.jit(lambda v: REFERENCE["hard_sigmoid"](v, jnp))(x).astype(jnp.float32))
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     np.testing.assert_array_equal(_bits(got[~np.isnan(got)]), _bits(want[~np.isnan(want)]))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32"])
+def test_numpy_hard_swish_meets_the_contract_in_every_block(dtype):
+    """NumPy's float32 hard_swish runs in blocks, multiplying by x itself unless a block's minimum
+    is -inf or NaN: blocks with and without them, against the contract per element (x <= -3:
+    +0.0; x >= 3: x; between: x (x + 3) / 6 within the bound, 2 ulps, 1 for float16)."""
+    from anyrelu import hard_swish
+
+    block = numpy_kernels._SWISH_BLOCK
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal(3 * block + 1000) * 4).astype(dtype)
+    x[:50] = np.linspace(-4, 4, 50)
+    x[block + 17] = -np.inf  # the second block holds -inf, the third NaN, the fourth (a rest) +inf
+    x[2 * block + 5] = np.nan
+    x[3 * block + 3] = np.inf
+    y = hard_swish(x)
+    assert y.dtype == x.dtype and y.shape == x.shape
+    low, high, nan = x <= -3, x >= 3, np.isnan(x)
+    assert np.all(y[low] == 0) and not np.signbit(y[low]).any()
+    np.testing.assert_array_equal(y[high], x[high])
+    np.testing.assert_array_equal(np.isnan(y), nan)
+    middle = ~(low | high | nan)
+    wide = x[middle].astype(np.float64)
+    exact = wide * (wide + 3) / 6
+    ulp = np.spacing(np.abs(exact).astype(dtype)).astype(np.float64)
+    assert np.max(np.abs(y[middle] - exact) / ulp) <= (2 if dtype == "float32" else 1)
