@@ -130,6 +130,26 @@ def test_the_screen_measure_applies_the_underflow_rule():
     assert ulps[2] == pytest.approx(3.0) and ratio[2] > 1  # 3 ulp: a break (bound 2)
 
 
+def test_the_screen_evaluates_the_bulk_apart_from_the_extremes():
+    """A kernel that picks its form by its input's range (torch's read of x's largest or smallest
+    element) is screened in the form the bulk of the points takes, not only in the form that
+    ±inf or the largest numbers send a whole array to."""
+    from anyrelu._tools.accuracy import _evaluate
+
+    x = points("float32", 20_000)
+    seen = []
+
+    def call(v):
+        seen.append(np.asarray(v).copy())
+        return -np.asarray(v)
+
+    got = _evaluate(call, "numpy", x, "float32")
+    np.testing.assert_array_equal(got, -x)  # every point, in its place
+    bulk, extremes = seen
+    assert np.isfinite(bulk).all() and np.abs(bulk).max() <= np.finfo(np.float32).max / 8
+    assert bulk.size + extremes.size == x.size and np.isinf(extremes).any()
+
+
 # ---------------------------------------------------------------- the breaks, pinned
 
 

@@ -416,11 +416,25 @@ def test_jax_hard_sigmoid_kernel_is_the_reference(dtype):
     np.testing.assert_array_equal(_bits(got[~np.isnan(got)]), _bits(want[~np.isnan(want)]))
 
 
+def _assert_hard_swish_contract(x: np.ndarray, y: np.ndarray) -> None:
+    """hard_swish's contract per element: x <= -3 (-inf too) gives +0.0, x >= 3 (+inf too) x
+    itself, NaN gives NaN, and between, x (x + 3) / 6 within the bound: 2 ulps, 1 for float16."""
+    assert y.dtype == x.dtype and y.shape == x.shape
+    low, high, nan = x <= -3, x >= 3, np.isnan(x)
+    assert np.all(y[low] == 0) and not np.signbit(y[low]).any()
+    np.testing.assert_array_equal(y[high], x[high])
+    np.testing.assert_array_equal(np.isnan(y), nan)
+    middle = ~(low | high | nan)
+    wide = x[middle].astype(np.float64)
+    exact = wide * (wide + 3) / 6
+    ulp = np.spacing(np.abs(exact).astype(x.dtype)).astype(np.float64)
+    assert np.max(np.abs(y[middle] - exact) / ulp) <= (1 if x.dtype == np.float16 else 2)
+
+
 @pytest.mark.parametrize("dtype", ["float16", "float32"])
 def test_numpy_hard_swish_meets_the_contract_in_every_block(dtype):
     """NumPy's float32 hard_swish runs in blocks, multiplying by x itself unless a block's minimum
-    is -inf or NaN: blocks with and without them, against the contract per element (x <= -3:
-    +0.0; x >= 3: x; between: x (x + 3) / 6 within the bound, 2 ulps, 1 for float16)."""
+    is -inf or NaN: blocks with and without them, against the contract per element."""
     from anyrelu import hard_swish
 
     block = numpy_kernels._SWISH_BLOCK
@@ -430,14 +444,20 @@ def test_numpy_hard_swish_meets_the_contract_in_every_block(dtype):
     x[block + 17] = -np.inf  # the second block holds -inf, the third NaN, the fourth (a rest) +inf
     x[2 * block + 5] = np.nan
     x[3 * block + 3] = np.inf
-    y = hard_swish(x)
-    assert y.dtype == x.dtype and y.shape == x.shape
-    low, high, nan = x <= -3, x >= 3, np.isnan(x)
-    assert np.all(y[low] == 0) and not np.signbit(y[low]).any()
-    np.testing.assert_array_equal(y[high], x[high])
-    np.testing.assert_array_equal(np.isnan(y), nan)
-    middle = ~(low | high | nan)
-    wide = x[middle].astype(np.float64)
-    exact = wide * (wide + 3) / 6
-    ulp = np.spacing(np.abs(exact).astype(dtype)).astype(np.float64)
-    assert np.max(np.abs(y[middle] - exact) / ulp) <= (2 if dtype == "float32" else 1)
+    _assert_hard_swish_contract(x, hard_swish(x))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n", [4001, 70_000])  # 70000: above 65536, where torch's kernels may read x or run in chunks
+def test_torch_hard_swish_meets_the_contract_on_small_and_large_tensors(dtype, n):
+    """x itself from 3 up whatever x's size: F.hardswish's x * 6 / 6 is an ulp off there (and inf
+    above max / 6), so no form that ends in it is taken, whatever x's range."""
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    from anyrelu import hard_swish
+
+    values = _random_data(dtype)
+    for data in (values, values[np.abs(values) < 1e6]):  # with and without NaN, infinities, extremes
+        x = np.resize(data, n)
+        x[:4001] = np.linspace(-4, 90, 4001, dtype=dtype)
+        x[4000] = np.float32(88.7)  # F.hardswish: 88.69999 in float32
+        _assert_hard_swish_contract(x, hard_swish(torch.from_numpy(x)).numpy())

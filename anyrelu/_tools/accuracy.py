@@ -130,7 +130,7 @@ def points(dtype_name: str, count: int, scale: float = 1.0, seed: int = 0) -> np
         signed = centres.view(f"i{dtype.itemsize}").astype(np.int64)
         near = (signed[:, None] + steps[None, :]).astype(f"i{dtype.itemsize}").view(dtype).ravel()
         x = np.concatenate([x, near])
-    return x[~np.isnan(x.astype(np.float64))]  # NaN's pieces are the contract table's (tests)
+        return x[~np.isnan(x.astype(np.float64))]  # NaN's pieces are the contract table's (tests)
 
 
 # ---------------------------------------------------------------- backends
@@ -300,7 +300,7 @@ def screen_one(
         row.skipped = "no such function in the library"
         return row
     try:
-        got = to_numpy(call(to_backend(library, x, dtype_name)))
+        got = _evaluate(call, library, x, dtype_name)
     except (TypeError, ValueError) as error:  # anyrelu refuses a parameter the dtype cannot hold
         row.skipped = f"refused: {str(error)[:120]}"
         return row
@@ -320,6 +320,22 @@ def screen_one(
     row.worst_ratio, row.worst_x = float(ratio[worst]), float(x[worst].astype(np.float64))
     row.got, row.exact, row.breaks = float(got[worst]), float(value[worst]), int(np.sum(ratio > 1))
     return row
+
+
+def _evaluate(call: Callable[[Any], Any], library: str, x: np.ndarray, dtype_name: str) -> np.ndarray:
+    """call on the points in two calls on torch and NumPy: the bulk (finite, at most an eighth of
+    the largest number in magnitude) and the extremes, so that a kernel that chooses its form by
+    its input's range (torch's on a large CPU tensor, NumPy hard swish's per block) is screened in
+    its fast form too, not only in the form the extremes send the whole array to. One call
+    elsewhere: no kernel there reads its input, and JAX would compile each size."""
+    if library not in ("torch", "numpy"):
+        return to_numpy(call(to_backend(library, x, dtype_name)))
+    bulk = np.abs(x.astype(np.float64)) <= float(oracle.finfo(numpy_dtype(dtype_name)).max) / 8
+    parts = [(m, to_numpy(call(to_backend(library, x[m], dtype_name)))) for m in (bulk, ~bulk) if m.any()]
+    got = np.empty(x.shape, parts[0][1].dtype)
+    for m, part in parts:
+        got[m] = part
+    return got
 
 
 def _flushes(library: str, dtype_name: str) -> bool:
