@@ -145,31 +145,25 @@ THREADS = 256
 def relu(x: Array, leak: Any, max_value: Any, threshold: Any, xp: ModuleType) -> Array:
     if type(leak) not in (float, int) or threshold != 0:
         return reference.relu(x, leak, max_value, threshold, xp)
-    flags = (leak == 0, max_value is not None)
-    wide = _wide("anyrelu_relu_wide", x)
-    if wide is None:
-        return _compiled()[0](x, leak, _cap(max_value), *flags)
-    return _launch(wide, x, leak, max_value, flags)
+    if _wide("anyrelu_relu_wide", x) is None:
+        return _compiled()[0](x, leak, _cap(max_value), *wide_flags("anyrelu_relu_wide", leak, max_value))
+    return _launch("anyrelu_relu_wide", x, leak, max_value)
 
 
 def relu_dash(x: Array, leak: Any, max_value: Any, threshold: Any, xp: ModuleType) -> Array:
     if type(leak) not in (float, int) or threshold != 0:
         return reference.relu_dash(x, leak, max_value, threshold, xp)
-    flags = (max_value is not None,)
-    wide = _wide("anyrelu_relu_dash_wide", x)
-    if wide is None:
-        return _compiled()[1](x, leak, _cap(max_value), *flags)
-    return _launch(wide, x, leak, max_value, flags)
+    if _wide("anyrelu_relu_dash_wide", x) is None:
+        return _compiled()[1](x, leak, _cap(max_value), *wide_flags("anyrelu_relu_dash_wide", leak, max_value))
+    return _launch("anyrelu_relu_dash_wide", x, leak, max_value)
 
 
 def relu_chain(x: Array, t: Array, leak: Any, max_value: Any) -> Array:
     """relu's derivative at x applied to t, in one pass (torch CUDA's backward)."""
-    flags = (leak == 0, max_value is not None)
     same = t.shape == x.shape and t.dtype == x.dtype
-    wide = _wide("anyrelu_relu_chain_wide", x, t) if same else None
-    if wide is None:
-        return _compiled()[2](x, t, leak, _cap(max_value), *flags)
-    return _launch(wide, x, leak, max_value, flags, t)
+    if not same or _wide("anyrelu_relu_chain_wide", x, t) is None:
+        return _compiled()[2](x, t, leak, _cap(max_value), *wide_flags("anyrelu_relu_chain_wide", leak, max_value))
+    return _launch("anyrelu_relu_chain_wide", x, leak, max_value, t)
 
 
 def _wide(name: str, *arrays: Array) -> Any:
@@ -196,30 +190,32 @@ def grid(n: int, itemsize: int) -> int:
     return max(1, min(-(-packs // THREADS), 1 << 20))
 
 
-def _launch(kernel: Any, x: Array, leak: Any, max_value: Any, flags: tuple[bool, ...], *cotangent: Array) -> Array:
+def wide_flags(name: str, leak: Any, max_value: Any) -> tuple[bool, ...]:
+    """The switches kernel ``name`` takes after leak and cap (its PARAMS in ``WIDE_KERNELS``, and
+    the ElementwiseKernel's): zero_slope and capped; relu_dash's capped alone."""
+    capped = max_value is not None
+    return (capped,) if name == "anyrelu_relu_dash_wide" else (leak == 0, capped)
+
+
+def _launch(name: str, x: Array, leak: Any, max_value: Any, *cotangent: Array) -> Array:
     import cupy
 
     y = cupy.empty_like(x)  # C-contiguous and aligned, as x is
-    run_wide(kernel, (x, *cotangent, y), x.size, x.dtype, leak, max_value, flags)
+    run_wide(name, (x, *cotangent, y), x.size, x.dtype, leak, max_value)
     return y
 
 
 def run_wide(
-    kernel: Any,
-    arrays: tuple[Any, ...],
-    n: int,
-    dtype: Any,
-    leak: Any,
-    max_value: Any,
-    flags: tuple[bool, ...],
-    stream: Any = None,
+    name: str, arrays: tuple[Any, ...], n: int, dtype: Any, leak: Any, max_value: Any, stream: Any = None
 ) -> None:
-    """Launch a wide kernel on n elements of ``arrays`` (x, the cotangent if the kernel reads one,
-    then y): CuPy arrays, or the device addresses (ints) of C-contiguous, 16-byte aligned memory,
-    as torch's CUDA tensors give them. dtype: their NumPy dtype; stream: CuPy's current one if None."""
+    """Launch the wide kernel ``name`` (which ``wide_function`` has for dtype on the current
+    device) on n elements of ``arrays`` (x, the cotangent if the kernel reads one, then y): CuPy
+    arrays, or the device addresses (ints) of C-contiguous, 16-byte aligned memory, as torch's
+    CUDA tensors give them. dtype: their NumPy dtype; stream: CuPy's current one if None."""
     import numpy as np
 
-    numbers = (dtype.type(leak), dtype.type(_cap(max_value)), *map(np.bool_, flags))
+    kernel = wide_function(name, dtype.name)
+    numbers = (dtype.type(leak), dtype.type(_cap(max_value)), *map(np.bool_, wide_flags(name, leak, max_value)))
     kernel((grid(n, dtype.itemsize),), (THREADS,), (*arrays, np.int64(n), *numbers), stream=stream)
 
 

@@ -246,9 +246,8 @@ def _native(x: torch.Tensor, leak: Any, max_value: Any, threshold: Any) -> Calla
     if type(leak) not in (float, int) or threshold != 0 or x.dtype not in _NATIVE_DTYPES:
         return None
     if x.is_cuda and _on_cupy(x):
-        flags = (leak == 0, max_value is not None)
         return lambda v: _wide_on_cuda(
-            "anyrelu_relu_wide", (v,), leak, max_value, flags,
+            "anyrelu_relu_wide", (v,), leak, max_value,
             lambda: _via_cupy(lambda xp, c: cupy_kernels.relu(c, leak, max_value, 0, xp), v),
         )  # fmt: skip
     return _host_native(leak, max_value)
@@ -282,9 +281,8 @@ def _native_chain(leak: float, max_value: float | None) -> Callable[[Array, Arra
 
     def chain(x: torch.Tensor, t: torch.Tensor, lk: Any) -> Array:
         if _on_cupy(x) and _on_cupy(t):
-            flags = (leak == 0, max_value is not None)
             return _wide_on_cuda(
-                "anyrelu_relu_chain_wide", (x, t), leak, max_value, flags,
+                "anyrelu_relu_chain_wide", (x, t), leak, max_value,
                 lambda: _via_cupy(lambda _, cx, ct: cupy_kernels.relu_chain(cx, ct, leak, max_value), x, t),
             )  # fmt: skip
         return host(x, t, lk)
@@ -405,7 +403,7 @@ def _plain(*tensors: torch.Tensor) -> bool:
 def relu_dash(x: torch.Tensor, leak: Any, max_value: Any, threshold: Any, xp: ModuleType) -> Array:
     if type(leak) in (float, int) and threshold == 0 and x.dtype in _NATIVE_DTYPES and _on_cupy(x):
         return _wide_on_cuda(
-            "anyrelu_relu_dash_wide", (x,), leak, max_value, (max_value is not None,),
+            "anyrelu_relu_dash_wide", (x,), leak, max_value,
             lambda: _via_cupy(lambda xp, c: cupy_kernels.relu_dash(c, leak, max_value, 0, xp), x),
         )  # fmt: skip
     return reference.relu_dash(x, leak, max_value, threshold, xp)
@@ -446,7 +444,6 @@ def _wide_on_cuda(
     tensors: tuple[torch.Tensor, ...],
     leak: Any,
     max_value: Any,
-    flags: tuple[bool, ...],
     otherwise: Callable[[], torch.Tensor],
 ) -> torch.Tensor:
     """A wide CuPy kernel run on the tensors' memory by address, into y from torch's allocator,
@@ -462,30 +459,21 @@ def _wide_on_cuda(
 
     device = x.device.index
     with cupy.cuda.Device(device):
-        kernel = cupy_kernels.wide_function(name, dtype.name)
-        if kernel is None:
+        if cupy_kernels.wide_function(name, dtype.name) is None:
             return otherwise()
         y = torch.empty_like(x, memory_format=torch.contiguous_format)
-        stream = _cupy_stream_for(torch.cuda.current_stream(x.device).cuda_stream, device)
         addresses = tuple(t.data_ptr() for t in (*tensors, y))
-        cupy_kernels.run_wide(kernel, addresses, x.numel(), dtype, leak, max_value, flags, stream)
+        cupy_kernels.run_wide(name, addresses, x.numel(), dtype, leak, max_value, _cupy_stream(x.device))
     return y
 
 
 def _wide_layout(t: torch.Tensor, x: torch.Tensor) -> bool:
+    """t (x or the cotangent; neither wrapped: see ``_on_cupy``) has x's shape and dtype and is
+    C-contiguous, 16-byte aligned and not empty."""
     return (
         t.shape == x.shape and t.dtype == x.dtype and t.is_contiguous() and t.data_ptr() % 16 == 0
-        and t.numel() > 0 and not _wrapped(t)
+        and t.numel() > 0
     )  # fmt: skip
-
-
-@functools.lru_cache(maxsize=64)
-def _cupy_stream_for(handle: int, device: int) -> Any:
-    """A CuPy view of torch's CUDA stream ``handle`` (a stream object holds only the handle)."""
-    import cupy
-
-    with cupy.cuda.Device(device):
-        return _external_stream(cupy, handle, device)
 
 
 def _via_cupy(run: Callable[..., Any], *tensors: torch.Tensor) -> torch.Tensor:
@@ -493,7 +481,7 @@ def _via_cupy(run: Callable[..., Any], *tensors: torch.Tensor) -> torch.Tensor:
     import cupy
 
     device = tensors[0].device
-    with cupy.cuda.Device(device.index), _cupy_stream(cupy, device):
+    with cupy.cuda.Device(device.index), _cupy_stream(device):
         result = run(xp, *(cupy.from_dlpack(t.detach()) for t in tensors))
     return torch.utils.dlpack.from_dlpack(result)
 
@@ -508,18 +496,24 @@ class _StreamHandle:
         return (0, self.handle)
 
 
-def _cupy_stream(cupy: Any, device: torch.device) -> Any:
+def _cupy_stream(device: torch.device) -> Any:
     """torch's current stream on that device as a CuPy stream, so that CuPy's kernels queue behind
-    torch's: ``Stream.from_external`` (CuPy 14 deprecates ``ExternalStream``, a warning under -W
-    error), ``ExternalStream`` before it."""
-    return _external_stream(cupy, torch.cuda.current_stream(device).cuda_stream, device.index)
+    torch's."""
+    return _cupy_stream_for(torch.cuda.current_stream(device).cuda_stream, device.index)
 
 
-def _external_stream(cupy: Any, handle: int, device: int) -> Any:
-    from_external = getattr(cupy.cuda.Stream, "from_external", None)
-    if from_external is None:
-        return cupy.cuda.ExternalStream(handle, device)
-    return from_external(_StreamHandle(handle))
+@functools.lru_cache(maxsize=64)
+def _cupy_stream_for(handle: int, device: int) -> Any:
+    """A CuPy view of torch's CUDA stream ``handle`` (the object holds only the handle, so it is
+    made once): ``Stream.from_external`` (CuPy 14 deprecates ``ExternalStream``, a warning under
+    -W error), ``ExternalStream`` before it."""
+    import cupy
+
+    with cupy.cuda.Device(device):
+        from_external = getattr(cupy.cuda.Stream, "from_external", None)
+        if from_external is None:
+            return cupy.cuda.ExternalStream(handle, device)
+        return from_external(_StreamHandle(handle))
 
 
 # ---------------------------------------------------------------- the rest of the family
