@@ -34,15 +34,16 @@ def in_graph(module: str, func: str, x: torch.Tensor, parameters: tuple[Any, ...
 
 # ---- exact GELU in a compiled graph: torch's eager erfc behind two custom ops.
 #
-# Inductor's float64 erfc (SLEEF's) takes 7x eager torch's, and float64 arithmetic fused with
-# float32 loads and stores runs at about scalar speed: traced as plain operations, GELU's value and
-# derivative cost 4.3 and 5.0 ms per 262144 float32 elements, a compiled training step of an MLP
-# 1.9x the step with F.gelu. As two opaque calls of eager's chunked kernels it is 1.4x: the forward
-# computes the value and the derivative with one erfc (``gelu_with_slope``), and the backward is
-# the derivative times the incoming gradient, which inductor fuses with its neighbours (the graph
-# keeps the derivative for the backward, not x: one tensor, as with F.gelu). Not under
-# torch.export (an exported program would need anyrelu imported to run), forward-mode AD or a
-# torch.func transform (the ops have no rules for them): there the plain operations stay.
+# Inductor's float64 erfc (SLEEF's) takes 2-7x eager torch's, and (on an AVX-512 Xeon) float64
+# arithmetic fused with float32 loads and stores runs at about scalar speed: traced as plain
+# operations, GELU's value and derivative cost 4.3 and 5.0 ms per 262144 float32 elements, a
+# compiled training step of an MLP 1.9x the step with F.gelu. As two opaque calls of eager's
+# chunked kernels it is 1.4x: the forward computes the value and the derivative with one erfc
+# (``gelu_with_slope``), and the backward is the derivative times the incoming gradient, which
+# inductor fuses with its neighbours (the graph keeps the derivative for the backward, not x: one
+# tensor, as with F.gelu). Not under torch.export (an exported program would need anyrelu
+# imported to run), forward-mode AD or a torch.func transform (the ops have no rules for them):
+# there the plain operations stay.
 
 
 @torch.library.custom_op("anyrelu::gelu", mutates_args=())
