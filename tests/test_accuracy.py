@@ -150,6 +150,38 @@ def test_the_screen_evaluates_the_bulk_apart_from_the_extremes():
     assert bulk.size + extremes.size == x.size and np.isinf(extremes).any()
 
 
+@pytest.mark.skipif(not torch_paths, reason="torch is not installed")
+def test_the_screen_catches_an_error_only_strided_torch_tensors_show(monkeypatch):
+    """ATen's kernels have a scalar loop, written apart from the vectorized one, that runs on
+    non-contiguous tensors: the screen calls torch on a strided view too, so that a kernel right
+    on contiguous tensors and an ulp off on strided ones is a break (and is not otherwise)."""
+    from anyrelu._tools import accuracy
+
+    x = points("float32", 3000)
+    reference = screen_oracle.evaluate("elu", False, x, 1.0)
+    right = accuracy.anyrelu_call
+
+    def row() -> accuracy.Row:
+        return accuracy.screen_one("torch", "test", "float32", "elu", {}, False, x, reference, None, False)
+
+    assert row().breaks == 0
+    seen = []
+
+    def off_when_strided(name, dash, kwargs):
+        f = right(name, dash, kwargs)
+
+        def call(v):
+            seen.append(v.is_contiguous())
+            y = f(v)
+            return y if v.is_contiguous() else y * (1 + 2.0**-20)
+
+        return call
+
+    monkeypatch.setattr(accuracy, "anyrelu_call", off_when_strided)
+    assert row().breaks > 0
+    assert True in seen and False in seen
+
+
 # ---------------------------------------------------------------- the breaks, pinned
 
 
