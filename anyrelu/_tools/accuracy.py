@@ -332,6 +332,9 @@ def screen_one(
 
 
 # Each library's layouts to screen (strided or not): torch's scalar loops run on strided tensors.
+# Not NumPy: its float32 and float64 exp, expm1, log, log1p, tanh and sqrt gave a strided view
+# the contiguous array's bits, on both of an AVX2 CPU's paths (and the kernels' transcendental
+# functions run on their own contiguous temporaries).
 LAYOUTS = {"torch": (False, True)}
 
 
