@@ -118,6 +118,16 @@ def test_the_screen_oracle_agrees_with_mpmath(name, kwargs, dash):
         assert relative < unit * max(1.0, c), (v, float(got), float(exact), float(relative))
 
 
+def test_the_screen_oracle_gives_signed_zeros_below_long_double_without_a_warning():
+    """mpmath's GELU at x = -1e5 is about -1e-2171472419: np.longdouble() of its string warns
+    (the suite runs with -W error); the oracle makes it -0.0 itself, and keeps the rest."""
+    x = np.array([-1e5, -60.0, 1.0])
+    value = screen_oracle.exact_mpmath("gelu", False, x, False)
+    assert value[0] == 0 and np.signbit(value[0])
+    assert value[1] < 0 and abs(mpmath.mpf(str(value[1])) / (-60 * mpmath.ncdf(-60)) - 1) < 1e-15
+    assert abs(float(value[2]) - float(mpmath.ncdf(1))) < 1e-16
+
+
 def test_the_screen_measure_applies_the_underflow_rule():
     """Below 64 x the smallest normal an absolute error up to that amount passes; above, ulps count."""
     dtype = np.dtype("float32")
