@@ -313,22 +313,31 @@ def screen_one(
             return row
         row.worst_ratio, row.worst_ulps, row.breaks, row.got = np.inf, np.inf, int(x.size), np.nan
         return row
-    measured = []
-    for answer in answers:
-        ulps, ratio = oracle.excess(answer, *reference, dtype, dash)
-        if flushed is not None:  # a backend that reads a subnormal x as zero may answer f(0)
-            ulps0, ratio0 = oracle.excess(answer, *flushed, dtype, dash)
-            ulps, ratio = np.minimum(ulps, ulps0), np.minimum(ratio, ratio0)
-        measured.append((ulps, ratio))
-    # per point, the worse layout
-    ulps, ratio = (np.max([m[i] for m in measured], axis=0) for i in (0, 1))
+    each_ulps, each_ratio = zip(*(_excess(a, reference, flushed, dtype, dash) for a in answers), strict=True)
+    ulps, ratio = np.max(each_ulps, axis=0), np.max(each_ratio, axis=0)  # per point, the worse layout
     worst = int(np.argmax(ratio))
-    got = answers[int(np.argmax([m[1][worst] for m in measured]))]
+    got = answers[int(np.argmax([r[worst] for r in each_ratio]))]
     value = reference[0]
     row.worst_ulps = float(np.max(ulps[np.isfinite(ulps)], initial=0.0)) if not np.isinf(ulps).any() else np.inf
     row.worst_ratio, row.worst_x = float(ratio[worst]), float(x[worst].astype(np.float64))
     row.got, row.exact, row.breaks = float(got[worst]), float(value[worst]), int(np.sum(ratio > 1))
     return row
+
+
+def _excess(
+    got: np.ndarray,
+    reference: tuple[np.ndarray, np.ndarray],
+    flushed: tuple[np.ndarray, np.ndarray] | None,
+    dtype: np.dtype,
+    dash: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """oracle.excess of one answer; against f(0) too where the backend may read a subnormal x as
+    zero (``flushed``), the smaller."""
+    ulps, ratio = oracle.excess(got, *reference, dtype, dash)
+    if flushed is not None:
+        ulps0, ratio0 = oracle.excess(got, *flushed, dtype, dash)
+        ulps, ratio = np.minimum(ulps, ulps0), np.minimum(ratio, ratio0)
+    return ulps, ratio
 
 
 # Each library's layouts to screen (strided or not): torch's scalar loops run on strided tensors.
