@@ -433,17 +433,22 @@ def _assert_hard_swish_contract(x: np.ndarray, y: np.ndarray) -> None:
 
 @pytest.mark.parametrize("dtype", ["float16", "float32"])
 def test_numpy_hard_swish_meets_the_contract_in_every_block(dtype):
-    """NumPy's float32 hard_swish runs in blocks, multiplying by x itself unless a block's minimum
-    is -inf or NaN: blocks with and without them, against the contract per element."""
+    """NumPy's float32 hard_swish runs in blocks, multiplying by x itself unless the product
+    raises the invalid flag (-inf * -0.0, or a signalling NaN): blocks with and without -inf, NaN
+    and a signalling NaN, against the contract per element and with no warning."""
     from anyrelu import hard_swish
 
     block = numpy_kernels._SWISH_BLOCK
     rng = np.random.default_rng(7)
-    x = (rng.standard_normal(3 * block + 1000) * 4).astype(dtype)
+    x = (rng.standard_normal(5 * block + 1000) * 4).astype(dtype)
     x[:50] = np.linspace(-4, 4, 50)
     x[block + 17] = -np.inf  # the second block holds -inf, the third NaN, the fourth (a rest) +inf
     x[2 * block + 5] = np.nan
     x[3 * block + 3] = np.inf
+    x[4 * block + 9 : 4 * block + 11] = [-np.inf, np.nan]
+    bits = x.view(np.uint16 if dtype == "float16" else np.uint32)
+    bits[4 * block + 12] = 0x7D00 if dtype == "float16" else 0x7FA00000  # a signalling NaN
+    assert np.isnan(x[4 * block + 12])
     _assert_hard_swish_contract(x, hard_swish(x))
 
 
