@@ -33,6 +33,9 @@ class Backend:
     library: str
     kernels: dict[str, Kernel]  # function name -> kernel(x, *parameters, xp)
     flushes: Callable[[Any], bool]  # dtype -> whether the backend treats its subnormals as zero
+    # relu (cap None) or relu6 (cap 6.0) of x with every other parameter at its default, or None
+    # where the backend's own operations do not answer without validation (torch: plain_relu)
+    plain_relu: Callable[[Array, float | None], Array | None] | None = None
     dtypes: dict[Any, DtypeInfo] = field(default_factory=dict)  # only grows
 
     def add_dtype(self, func: str, dtype: Any) -> DtypeInfo:
@@ -53,11 +56,13 @@ def backend(func: str, x: Array) -> Backend:
     library = _checks.library_name(xp) or xp.__name__
     kernels = dict(REFERENCE)
     flushes: Callable[[Any], bool] = _never
+    plain_relu = None
     if library in _KERNEL_MODULES:
         module = importlib.import_module(f"{__package__}._kernels.{library}")
         kernels.update(module.KERNELS)
         flushes = getattr(module, "flushes", _never)
-    found = _BACKENDS[type(x)] = Backend(xp, library, kernels, flushes)
+        plain_relu = getattr(module, "plain_relu", None)
+    found = _BACKENDS[type(x)] = Backend(xp, library, kernels, flushes, plain_relu)
     return found
 
 
@@ -80,7 +85,18 @@ def traced_by_torch(x: Any) -> bool:
     with its caches, never runs under Dynamo and inductor fuses the operations with their
     neighbours. Costs a type check for a NumPy array, one dictionary look-up where torch is not
     imported."""
+    global _torch_is_compiling  # kept from the first eager call, never while Dynamo traces: 0.1 us a call
     if type(x) is np.ndarray:
         return False
+    if _torch_is_compiling is not None:
+        return _torch_is_compiling()
     torch = sys.modules.get("torch")
-    return torch is not None and torch.compiler.is_compiling()
+    if torch is None:
+        return False
+    if torch.compiler.is_compiling():
+        return True
+    _torch_is_compiling = torch.compiler.is_compiling
+    return False
+
+
+_torch_is_compiling: Callable[[], bool] | None = None

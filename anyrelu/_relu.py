@@ -347,7 +347,8 @@ def _apply(func: str, x: Array, leak: Any, max_value: Any, threshold: Any, xp: A
 
         return in_graph("relu", func, x, (leak, max_value, threshold))
     # run() for the common calls on a float dtype seen before, kept short (a third of a call on 8
-    # elements): threshold 0 and relu6's cap are valid for every float dtype; the leak is checked.
+    # elements): threshold 0 and relu6's cap are valid for every float dtype; the leak is checked,
+    # unless it is the default zero, which the backend's plain_relu may answer without a look-up.
     found = _BACKENDS.get(type(x))
     if (
         found is not None
@@ -356,6 +357,10 @@ def _apply(func: str, x: Array, leak: Any, max_value: Any, threshold: Any, xp: A
         and threshold == 0.0
         and (max_value is None or max_value is _SIX)
     ):
+        if found.plain_relu is not None and leak.__class__ is float and leak == 0.0 and func in _KERNEL:
+            y = found.plain_relu(x, max_value)
+            if y is not None:
+                return y
         info = found.dtypes.get(x.dtype)
         if info is not None and info.is_float:
             leak = _checks.leak(func, leak, x, found.xp, info)

@@ -155,20 +155,33 @@ def _times_dash(name: str) -> Callable[..., Array]:
 # ---------------------------------------------------------------- the ReLU family
 
 
-def relu(x: torch.Tensor, leak: Any, max_value: Any, threshold: Any, xp: ModuleType) -> Array:
-    if (  # the common call, kept short (1 us of the 8 us a call on 8 elements takes)
-        leak.__class__ is float
-        and threshold == 0
-        and not x.requires_grad
+def _host_plain(x: torch.Tensor) -> bool:
+    """Whether torch's own host kernels answer for x: float32 or float64, on the host, outside
+    autograd, forward-mode AD and the torch.func transforms."""
+    return (
+        not x.requires_grad
         and x.dtype in _NATIVE_DTYPES
         and not x.is_cuda
         and forward_ad._current_level < 0
         and not _transforms_active()
-    ):
-        if leak == 0:  # _host_native's kernels, inline: a call through _zero_below costs 3% at n = 8
-            if max_value is None:
-                return torch.threshold(x, 0, 0)
-            return torch.threshold(x, 0, 0).clamp_max_(6 if max_value == 6 else max_value)  # relu6's cap as an int
+    )
+
+
+def plain_relu(x: torch.Tensor, max_value: float | None) -> Array | None:
+    """relu(x) (max_value None) or relu6(x) (6.0) with every other parameter at its default, the
+    common call: ``_relu._apply`` hands it here before any other check (validation has nothing to
+    say about a zero leak and threshold on a float tensor). None where torch's own kernels do not
+    answer (``_host_plain``): then the call takes the general way. relu6 at n = 8 on an AVX2
+    machine: 5.5 us through validation and ``relu`` below, 4.7 this way, 3.5 of it the two
+    operations (F.relu6: 2.2)."""
+    if _host_plain(x):
+        y = torch.threshold(x, 0, 0)  # Python ints: torch parses them faster than floats (0.5-1.5 us)
+        return y if max_value is None else y.clamp_max_(6)  # relu6's cap as an int
+    return None
+
+
+def relu(x: torch.Tensor, leak: Any, max_value: Any, threshold: Any, xp: ModuleType) -> Array:
+    if leak.__class__ is float and threshold == 0 and _host_plain(x):  # the common calls, kept short
         native = _host_native(leak, max_value)
         if native is not None:
             return native(x)
