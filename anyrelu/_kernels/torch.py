@@ -342,17 +342,19 @@ def _readable(x: torch.Tensor) -> bool:
 _CHUNK = 1 << 18  # bytes of a temporary per thread: a chunk's temporaries stay in a core's cache
 
 
-def _chunk(x: torch.Tensor, itemsize: int = 8) -> int:
-    """The chunk size for x, 0 where x runs whole: temporaries of _CHUNK bytes (of ``itemsize``)
+def _chunk(x: torch.Tensor, itemsize: int = 8, chunk: int = _CHUNK) -> int:
+    """The chunk size for x, 0 where x runs whole: temporaries of ``chunk`` bytes (of ``itemsize``)
     for each of torch's threads -- 32768 float64 elements, which torch splits among its threads in
     pieces of 32768, or 65536 float32 -- on a large contiguous CPU tensor outside any trace or
     transform (``_readable``). On one thread, 32768-element chunks were 5-16% faster than 65536
     for the float64 kernels (GELU's, Mish's: more temporaries in a 2 MB cache)."""
-    size = _CHUNK // itemsize * torch.get_num_threads()
+    size = chunk // itemsize * torch.get_num_threads()
     return size if x.numel() > size and _readable(x) and x.is_contiguous() else 0
 
 
-def _chunked(kernel: Callable[..., Any], itemsize: int = 8, outputs: int = 1) -> Callable[[torch.Tensor], Any]:
+def _chunked(
+    kernel: Callable[..., Any], itemsize: int = 8, outputs: int = 1, chunk: int = _CHUNK
+) -> Callable[[torch.Tensor], Any]:
     """An element-wise kernel that makes several temporaries, run on a large CPU tensor in chunks
     (``_chunk``) into one output: each chunk's temporaries stay in the cache and are reused from
     the allocator's free list, where the whole tensor's are fresh memory and one pass each over it
@@ -361,11 +363,12 @@ def _chunked(kernel: Callable[..., Any], itemsize: int = 8, outputs: int = 1) ->
     these kernels (Explicit's forward and plain backward run them). The kernel takes ``out``, its
     chunk of the output, and writes its last operation or its rounding (``_rounded``) into it.
     ``itemsize``: its temporaries' (4 for a float32 kernel: ``_chunked_float32``), which sizes
-    its chunks. A kernel of several ``outputs`` returns a tuple and takes a tuple of chunks."""
+    its chunks; ``chunk``: their bytes per thread. A kernel of several ``outputs`` returns a tuple
+    and takes a tuple of chunks."""
 
     @functools.wraps(kernel)
     def run(x: torch.Tensor) -> Any:
-        size = _chunk(x, itemsize)
+        size = _chunk(x, itemsize, chunk)
         if not size:
             return kernel(x)
         flat = x.view(-1)
@@ -985,16 +988,20 @@ def gelu_dash(x: torch.Tensor, approximate: bool, xp: ModuleType) -> Array:
 SOFTPLUS = _native_kernels("softplus", lambda beta: (_softplus, _softplus_chain) if beta == 1 else None)
 
 
-@_chunked_float32
+@functools.partial(_chunked, itemsize=4, chunk=1 << 20)
 def _hard_swish(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
     """x * hard_sigmoid(x), 0 (+0.0) for x <= -3 through threshold: F.hardswish gives -0.0 there
     and NaN at -inf, and its x * 6 / 6 is x only to an ulp above 3 (and inf above max / 6). Three
-    roundings: 1.8 ulp at worst in float32 on every ATen capability."""
+    roundings: 1.8 ulp at worst in float32 on every ATen capability. threshold writes into the
+    output and the product goes over it: one temporary. Its chunks are 2^18 float32 elements a
+    thread, few operations per call: at 10^6 on one thread of an AVX2 machine 2.6-2.9x
+    F.hardswish, against 3.1-3.3x in chunks of 2^17 and 3.6-3.9x in chunks of 2^16 (the three
+    operations per chunk cost more than the cache saves); the whole tensor 2.4-3.3x, its fresh
+    temporaries' page faults 19x in some processes."""
     if x.dtype not in _NATIVE_DTYPES:  # the half types: in float32, rounded once
         return _rounded(_hard_swish(x.float()), x.dtype, out)
-    lower = torch.threshold(x, -3.0, 0.0)
-    hs = _hardsigmoid(x)
-    return lower.mul_(hs) if out is None else torch.mul(lower, hs, out=out)
+    lower = torch.threshold(x, -3.0, 0.0) if out is None else torch.threshold(x, -3.0, 0.0, out=out)
+    return lower.mul_(_hardsigmoid(x))
 
 
 KERNELS_BY_REFERENCE: dict[str, Callable[..., Array]] = {
