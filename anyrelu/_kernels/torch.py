@@ -377,6 +377,7 @@ def _chunked(
             kernel(part, out=into[0] if outputs == 1 else tuple(into))
         return outs[0].view(x.shape) if outputs == 1 else tuple(out.view(x.shape) for out in outs)
 
+    run.chunk_size = functools.partial(_chunk, itemsize=itemsize, chunk=chunk)  # type: ignore[attr-defined]
     return run
 
 
