@@ -474,9 +474,8 @@ def _hard_swish32(x: Array) -> Array:
     block that raises it multiplies again by max(x, -3), a fifth pass. Four passes a block at a
     time (peak memory: the output, and one block where -inf is): 0.84-0.93x the user's
     x * clip(x + 3, 0, 6) / 6 on an AVX2 machine (1.04-1.14x when every block first read its
-    minimum to find -inf), against
-    3-5x for float64 blocks. NumPy's float32 maximum took 2.2x a two-sided clip there: the maxima
-    are clips."""
+    minimum to find -inf), against 3-5x for float64 blocks. NumPy's float32 maximum took 2.2x a
+    two-sided clip there: the maxima are clips."""
     flat = x.reshape(-1)
     out = np.empty(flat.shape, np.float32)
     for start in range(0, flat.size, _SWISH_BLOCK):
@@ -494,9 +493,8 @@ def _hard_swish32(x: Array) -> Array:
     return out if x.dtype == np.float32 else out.astype(x.dtype)
 
 
-_SWISH_BLOCK = (
-    1 << 20
-)  # 4 MiB of float32, in a shared cache. AVX2, 10^6: 0.84-0.93x the formula; 1 << 18 0.92-0.97x, 1 << 16 1.06-1.14x
+# 4 MiB of float32, in a shared cache. AVX2, 10^6: 0.84-0.93x the formula; 1 << 18 0.92-0.97x, 1 << 16 1.06-1.14x
+_SWISH_BLOCK = 1 << 20
 _F32 = {v: _constant(np.dtype(np.float32), v) for v in (-3, -6, 0, math.inf, -math.inf)}
 
 

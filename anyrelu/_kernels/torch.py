@@ -995,10 +995,10 @@ def _hard_swish(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
     and NaN at -inf, and its x * 6 / 6 is x only to an ulp above 3 (and inf above max / 6). Three
     roundings: 1.8 ulp at worst in float32 on every ATen capability. threshold writes into the
     output and the product goes over it: one temporary. Its chunks are 2^18 float32 elements a
-    thread, few operations per call: at 10^6 on one thread of an AVX2 machine 2.6-2.9x
-    F.hardswish, against 3.1-3.3x in chunks of 2^17 and 3.6-3.9x in chunks of 2^16 (the three
-    operations per chunk cost more than the cache saves); the whole tensor 2.4-3.3x, its fresh
-    temporaries' page faults 19x in some processes."""
+    thread, so few operations per call: at 10^6 on one thread of an AVX2 machine, alternated in
+    one process, 3.2-3.5x F.hardswish, against 3.8-4.9x in chunks of 2^16 (each of torch's
+    operations costs 3-7 us a call there) and 4.3-5.2x for the whole tensor (its temporaries'
+    fresh pages)."""
     if x.dtype not in _NATIVE_DTYPES:  # the half types: in float32, rounded once
         return _rounded(_hard_swish(x.float()), x.dtype, out)
     lower = torch.threshold(x, -3.0, 0.0) if out is None else torch.threshold(x, -3.0, 0.0, out=out)
