@@ -322,17 +322,28 @@ REFERENCE_KERNELS = {
 
 
 def _widened(name: str, block: Callable[..., Array], plus_zero: bool = False) -> Callable[..., Array]:
-    """block (on a 1-d float64 array, returning float64) for float16/float32 x; the reference
-    elsewhere. plus_zero: + 0.0 after the rounding, for a derivative whose negative tail rounds to
-    -0.0 where the contract's f'(-inf) is +0.0."""
+    """block (on a 1-d float64 array, which it may overwrite, returning float64) for float16/float32
+    x, _FAMILY_BLOCK elements at a time; the reference elsewhere. Each block of x is widened into
+    one reused float64 buffer (exact) and block's result rounded once straight into its part of
+    the output (``copyto``): no fresh float64 copy of each block, no rounded temporary copied once
+    more (7-12% of SiLU's and squareplus' time at 10^6 float32 elements on an AVX2 machine).
+    plus_zero: + 0.0 after the rounding, for a derivative whose negative tail rounds to -0.0 where
+    the contract's f'(-inf) is +0.0."""
 
-    def widened_block(x: Array, *args: Any) -> Array:
-        y = block(x.astype(np.float64).reshape(-1), *args[:-1]).astype(x.dtype.newbyteorder("="))
+    def widened_blocks(x: Array, *args: Any) -> Array:
+        flat = x.reshape(-1)  # a copy only where x's layout needs one
+        out = np.empty(flat.shape, x.dtype.newbyteorder("="))
+        wide = np.empty(min(flat.size, _FAMILY_BLOCK), np.float64)
+        for start in range(0, flat.size, _FAMILY_BLOCK):
+            part = out[start : start + _FAMILY_BLOCK]
+            w = wide[: part.size]
+            np.copyto(w, flat[start : start + _FAMILY_BLOCK])
+            np.copyto(part, block(w, *args[:-1]), casting="same_kind")
         if plus_zero:
-            y += 0.0
-        return y.reshape(x.shape)
+            out += 0.0
+        return out.reshape(x.shape)
 
-    kernel, body = plain(quiet(blocked(widened_block))), REFERENCE_KERNELS[name]
+    kernel, body = plain(quiet(widened_blocks)), REFERENCE_KERNELS[name]
 
     def widening(x: Array, *args: Any) -> Array:
         return (kernel if _widens(x) else body)(x, *args)
