@@ -23,7 +23,7 @@ import pytest
 
 import anyrelu
 from anyrelu._tools import oracle as screen_oracle
-from anyrelu._tools.accuracy import CASES, jax_paths, numpy_paths, points
+from anyrelu._tools.accuracy import CASES, jax_paths, missing, numpy_paths, points
 
 torch_paths: list[tuple[str, dict[str, str]]]
 try:
@@ -75,6 +75,18 @@ def test_the_screen_passes_on_every_numpy_simd_path(label, environment):
 @pytest.mark.parametrize(("label", "environment"), torch_paths, ids=[p for p, _ in torch_paths])
 def test_the_screen_passes_on_every_torch_cpu_capability(label, environment):
     _run_screen(label, environment, ["torch"], 3000)
+
+
+_COMPILE_MISSING = missing("torch.compile")
+
+
+@pytest.mark.skipif(_COMPILE_MISSING is not None, reason=f"torch.compile: {_COMPILE_MISSING}")
+def test_the_screen_passes_under_torch_compile_on_this_cpus_capability():
+    # inductor writes its own loops for a compiled graph (its vectorized expm1 is exp(x) - 1):
+    # every case compiled whole, in float32, on the capability this CPU picks (a compilation per
+    # case is this test's time); every capability and dtype in the full screen below
+    label, environment = torch_paths[-1]
+    _run_screen(label, environment, ["torch.compile"], 3000, dtypes=["float32"])
 
 
 JAX_PATHS = jax_paths()
@@ -177,8 +189,8 @@ def test_the_screen_catches_an_error_only_strided_torch_tensors_show(monkeypatch
     assert row().breaks == 0
     seen = []
 
-    def off_when_strided(name, dash, kwargs):
-        f = right(name, dash, kwargs)
+    def off_when_strided(name, dash, kwargs, library):
+        f = right(name, dash, kwargs, library)
 
         def call(v):
             seen.append(v.is_contiguous())

@@ -79,7 +79,8 @@ def test_a_model_with_the_modules_compiles_and_exports_with_the_same_values():
     expected = model(x)
     compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
     got = compiled(x)
-    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+    # a compiled CPU float32 GELU is its own float32 kernel: within the bound, not eager's bits
+    torch.testing.assert_close(got, expected, rtol=2e-6, atol=1e-6)
     got.sum().backward()
     assert model[3].weight.grad is not None
     exported = torch.export.export(model, (x,))

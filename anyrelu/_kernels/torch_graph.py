@@ -1,5 +1,5 @@
 """The call that torch.compile and torch.export put in their graph for any anyrelu function, and
-the custom ops that exact GELU runs as under torch.compile.
+the custom ops that exact GELU of other than a CPU float32 tensor runs as under torch.compile.
 
 This module is imported only while they trace (``_dispatch.traced_by_torch``), when Dynamo is
 loaded already: registering ``in_graph`` with Dynamo imports it, two seconds that a plain call on
@@ -26,13 +26,35 @@ def in_graph(module: str, func: str, x: torch.Tensor, parameters: tuple[Any, ...
     "rectifiers" ((name, value) pairs)."""
     from .. import _rectifiers, _relu
 
+    parameters = concrete(parameters)
     if module == "relu":
         leak, max_value, threshold = parameters
         return _relu.run(func, x, leak, max_value, threshold, None)
     return _rectifiers.run(func, x, None, **dict(parameters))
 
 
-# ---- exact GELU in a compiled graph: torch's eager erfc behind two custom ops.
+def concrete(parameters: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The parameters with each number that Dynamo made symbolic (``dynamic=True``, or a number
+    that changed between calls) as the number it is: Dynamo then guards on its value and compiles
+    again for another, as for a shape it specializes. (Validation refuses a SymFloat: it is no
+    real number the kernels could take.)"""
+    return tuple(_concrete(p) for p in parameters)
+
+
+def _concrete(value: Any) -> Any:
+    if isinstance(value, tuple):  # a (name, value) pair
+        return tuple(_concrete(v) for v in value)
+    if isinstance(value, torch.SymBool):
+        return bool(value)
+    if isinstance(value, torch.SymInt):
+        return int(value)
+    if isinstance(value, torch.SymFloat):
+        return float(value)
+    return value
+
+
+# ---- exact GELU in a compiled graph of other than a CPU float32 tensor (that one runs the float32
+# kernel of ``float32.py``: ``_kernels.torch.GELU_GRAPH``): torch's eager erfc behind two custom ops.
 #
 # Inductor's float64 erfc (SLEEF's) takes 2-7x eager torch's, and (on an AVX-512 Xeon) float64
 # arithmetic fused with float32 loads and stores runs at about scalar speed: traced as plain

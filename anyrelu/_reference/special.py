@@ -1,8 +1,9 @@
 """Special functions that the array API standard lacks, or that a library gets wrong.
 
 ``expm1(x, xp)`` is the library's own, except on JAX, whose expm1 is 3.6 ulp off in float64
-(measured against mpmath; ELU's bound is 4 with two more roundings): there, for |x| < 1,
-Kahan's ``(exp(x) - 1) * x / log(exp(x))``, whose rounding errors in exp cancel (2.1 ulp).
+(measured against mpmath; ELU's bound is 4 with two more roundings), and in a torch.compile or
+torch.export graph of a CPU tensor, where inductor's loops make it exp(x) - 1: there, for |x| < 1, Kahan's
+``(exp(x) - 1) * x / log(exp(x))``, whose rounding errors in exp cancel (2.1 ulp).
 
 ``erfc(x, xp)`` takes torch's own (``torch.special.erfc``, within 1 ulp in float64) and otherwise
 ``agnostic_erfc``, written here in array-API code, so that the runtime dependencies stay NumPy and
@@ -38,7 +39,7 @@ LARGEST = 27.25  # erfc(27.25) is below half the smallest float64 subnormal
 
 def expm1(x: Array, xp: ModuleType) -> Array:
     """exp(x) - 1 without cancellation near 0."""
-    if not array_api_compat.is_jax_namespace(xp):
+    if not (array_api_compat.is_jax_namespace(xp) or _torch_cpu_graph(x, xp)):
         return xp.expm1(x)
     small = xp.abs(x) < 1  # NaN is not: it takes the library's own
     u = xp.where(small, x, xp.full_like(x, 0.5))
@@ -46,6 +47,17 @@ def expm1(x: Array, xp: ModuleType) -> Array:
     one = y == 1  # |x| < 2**-53: expm1(x) is x
     kahan = (y - 1) * u / xp.log(xp.where(one, xp.full_like(y, 2.0), y))
     return xp.where(small, xp.where(one, u, kahan), xp.expm1(x))
+
+
+def _torch_cpu_graph(x: Array, xp: ModuleType) -> bool:
+    """Whether torch.compile or torch.export traces this call on a CPU tensor: inductor's
+    vectorized CPU loops compute expm1 as exp(x) - 1 (0 for |x| < 2^-53 in float64, 2^-53/|x| off
+    elsewhere); its GPU code calls libdevice's expm1."""
+    if not array_api_compat.is_torch_namespace(xp):
+        return False
+    import torch
+
+    return bool(torch.compiler.is_compiling()) and x.device.type == "cpu"
 
 
 def erfc(x: Array, xp: ModuleType) -> Array:

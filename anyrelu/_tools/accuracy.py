@@ -35,7 +35,8 @@ from . import oracle
 from .libraries import LIBRARIES, why_missing
 
 DTYPES = ("float16", "bfloat16", "float32", "float64")
-SCREENED = ("numpy", "array_api_strict", "jax", "torch", "dask", "cupy")
+SCREENED = ("numpy", "array_api_strict", "jax", "torch", "torch.compile", "dask", "cupy")
+TORCH = ("torch", "torch.compile")  # screened together, on each ATen capability
 NEAR = 64  # ulps on each side of every switch point
 
 # (function, parameters): every function with its defaults, other values and extreme ones.
@@ -154,7 +155,7 @@ def to_backend(library: str, x: np.ndarray, dtype_name: str) -> Any:
         import jax.numpy as jnp
 
         return jnp.asarray(x)
-    if library == "torch":
+    if library in TORCH:
         import torch
 
         return torch.from_numpy(x.astype(np.float32) if dtype_name == "bfloat16" else x.copy()).to(
@@ -182,11 +183,35 @@ def supports(library: str, dtype_name: str) -> bool:
     )
 
 
-def anyrelu_call(name: str, dash: bool, kwargs: dict[str, Any]) -> Callable[[Any], Any]:
+def anyrelu_call(name: str, dash: bool, kwargs: dict[str, Any], library: str = "") -> Callable[[Any], Any]:
     import anyrelu
 
     f = getattr(anyrelu, f"{name}_dash" if dash else name)
+    if library == "torch.compile":
+        return _compiled(f, kwargs)
     return lambda x: f(x, **kwargs)
+
+
+def _compiled(f: Callable[..., Any], kwargs: dict[str, Any]) -> Callable[[Any], Any]:
+    """f under torch.compile (inductor, whole graph, sizes symbolic: one compilation for both of
+    ``_evaluate``'s calls). Inductor generates its own loops: its vectorized CPU code computes
+    expm1 as exp(x) - 1, for one, so a compiled graph is screened apart from eager torch. A
+    refusal of a parameter reaches the screen as the TypeError or ValueError it is."""
+    import torch
+
+    torch._dynamo.reset()  # each case compiles afresh: no recompilation limit across cases
+    compiled = torch.compile(lambda x: f(x, **kwargs), dynamic=True, fullgraph=True)
+
+    def call(x: Any) -> Any:
+        try:
+            return compiled(x)
+        except torch._dynamo.exc.TorchRuntimeError as error:
+            cause: BaseException | None = error
+            while cause is not None and not isinstance(cause, (TypeError, ValueError)):
+                cause = cause.__cause__ or cause.__context__
+            raise (cause or error) from None
+
+    return call
 
 
 def peer_call(library: str, name: str, dash: bool, kwargs: dict[str, Any]) -> Callable[[Any], Any] | None:
@@ -298,7 +323,7 @@ def screen_one(
     if peer and isinstance(parameter, float) and (parameter == 0 or not np.isfinite(parameter)):
         row.skipped = "the parameter does not fit the dtype"  # anyrelu refuses it: nothing to compare
         return row
-    call = peer_call(library, name, dash, kwargs) if peer else anyrelu_call(name, dash, kwargs)
+    call = peer_call(library, name, dash, kwargs) if peer else anyrelu_call(name, dash, kwargs, library)
     if call is None:
         row.skipped = "no such function in the library"
         return row
@@ -344,7 +369,7 @@ def _excess(
 # Not NumPy: its float32 and float64 exp, expm1, log, log1p, tanh and sqrt gave a strided view
 # the contiguous array's bits, on both of an AVX2 CPU's paths (and the kernels' transcendental
 # functions run on their own contiguous temporaries).
-LAYOUTS = {"torch": (False, True)}
+LAYOUTS = {"torch": (False, True)}  # not torch.compile: one compilation per case and dtype is its cost
 
 
 def _evaluate(
@@ -364,7 +389,7 @@ def _evaluate(
             return to_numpy(call(to_backend(library, spread, dtype_name)[::2]))
         return to_numpy(call(to_backend(library, part, dtype_name)))
 
-    if library not in ("torch", "numpy"):
+    if library not in ("torch", "torch.compile", "numpy"):
         return run(x)
     bulk = np.abs(x.astype(np.float64)) <= float(oracle.finfo(numpy_dtype(dtype_name)).max) / 8
     parts = [(m, run(x[m])) for m in (bulk, ~bulk) if m.any()]
@@ -398,7 +423,7 @@ def screen(
         import jax
 
         jax.config.update("jax_enable_x64", True)
-    if "torch" in libraries:
+    if set(TORCH) & set(libraries):
         import torch
 
         torch.set_num_threads(1)
@@ -456,12 +481,25 @@ def numpy_paths() -> list[tuple[str, dict[str, str]]]:
 
 def torch_paths() -> list[tuple[str, dict[str, str]]]:
     """('torch:CAPABILITY', environment) for each ATen CPU capability up to this CPU's."""
+    import tempfile
+
     import torch
 
     best = torch.backends.cpu.get_cpu_capability().lower()
     order = ["default", "avx2", "avx512"]
     top = order.index(best) if best in order else 0
-    return [(f"torch:{c}", {"ATEN_CPU_CAPABILITY": c}) for c in order[: top + 1]]
+    # inductor picks its vector code by the capability too, but its cache of compiled graphs does
+    # not key on it (a graph compiled for AVX2 fails to build with the default one): one cache each
+    return [
+        (
+            f"torch:{c}",
+            {
+                "ATEN_CPU_CAPABILITY": c,
+                "TORCHINDUCTOR_CACHE_DIR": os.path.join(tempfile.gettempdir(), f"anyrelu-inductor-{c}"),
+            },
+        )
+        for c in order[: top + 1]
+    ]
 
 
 # XLA compiles for the CPU it runs on, and ``--xla_cpu_max_isa`` caps the instruction set it may
@@ -586,11 +624,24 @@ def exhaustive(args: argparse.Namespace, cases: list[tuple[str, dict[str, Any]]]
     return 1 if any(r.worst_ratio > 1 for r in rows) else 0
 
 
+def missing(library: str) -> str | None:
+    """Why a screened library cannot run here (None if it can): torch.compile is torch's, and
+    inductor needs a C++ compiler for CPU code."""
+    if library != "torch.compile":
+        return why_missing(next(x for x in LIBRARIES if x.name == library))
+    import shutil
+
+    reason = why_missing(next(x for x in LIBRARIES if x.name == "torch"))
+    if reason is None and not any(shutil.which(c) for c in (os.environ.get("CXX", "g++"), "g++", "clang++", "c++")):
+        return "no C++ compiler for inductor's CPU code"
+    return reason
+
+
 def main(args: argparse.Namespace) -> int:
     functions = set(args.function or [])
     cases = [c for c in CASES if not functions or c[0] in functions]
-    wanted = args.backend or [lib.name for lib in LIBRARIES if lib.name in SCREENED]
-    libraries = [lib for lib in wanted if why_missing(next(x for x in LIBRARIES if x.name == lib)) is None]
+    wanted = args.backend or [lib for lib in SCREENED if lib == "torch.compile" or lib in {x.name for x in LIBRARIES}]
+    libraries = [lib for lib in wanted if missing(lib) is None]
     dtypes = args.dtype or list(DTYPES)
     if args.exhaustive:
         if len(functions) != 1 or len(args.backend or []) != 1 or not libraries:
@@ -614,13 +665,14 @@ def main(args: argparse.Namespace) -> int:
             (p, env, numpy_libs if i == 0 else [lib for lib in numpy_libs if lib != "dask"])
             for i, (p, env) in enumerate(paths)
         ]
-    if "torch" in others:
+    torch_libs = [lib for lib in others if lib in TORCH]
+    if torch_libs:
         paths = torch_paths()[-1:] if args.only_this_path else torch_paths()
-        runs += [(p, env, ["torch"]) for p, env in reversed(paths)]
+        runs += [(p, env, torch_libs) for p, env in reversed(paths)]
     if "jax" in others:
         paths = jax_paths()[:1] if args.only_this_path else jax_paths()
         runs += [(p, env, ["jax"]) for p, env in paths]
-    runs += [(lib, {}, [lib]) for lib in others if lib not in ("torch", "jax")]
+    runs += [(lib, {}, [lib]) for lib in others if lib not in (*TORCH, "jax")]
     rows: list[Row] = []
     for path, environment, libs in runs:
         console.print(f"screening {path} ({', '.join(libs)}) ...", highlight=False)
