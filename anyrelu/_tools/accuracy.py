@@ -20,6 +20,7 @@ capability's run reaches the scalar one only in the last few elements of an arra
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -674,9 +675,12 @@ def main(args: argparse.Namespace) -> int:
         runs += [(p, env, ["jax"]) for p, env in paths]
     runs += [(lib, {}, [lib]) for lib in others if lib not in (*TORCH, "jax")]
     rows: list[Row] = []
-    for path, environment, libs in runs:
-        console.print(f"screening {path} ({', '.join(libs)}) ...", highlight=False)
-        rows += _child(path, environment, libs, args)
+    # the paths' children side by side, one per CPU core: each screens on one thread
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(len(runs), os.cpu_count() or 1))) as pool:
+        futures = [pool.submit(_child, path, environment, libs, args) for path, environment, libs in runs]
+        for (path, _, libs), future in zip(runs, futures, strict=True):
+            console.print(f"screening {path} ({', '.join(libs)}) ...", highlight=False)
+            rows += future.result()
     breaks = [r for r in rows if r.worst_ratio > 1 and not r.peer and not r.skipped]
     _print(console, rows, breaks)
     console.print(
