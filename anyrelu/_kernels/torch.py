@@ -997,7 +997,7 @@ GELU_EXACT = _with_slope(
 gelu_value, gelu_chain = _gelu_value, GELU_EXACT[2]  # for torch_graph
 
 # Exact GELU of a float32 CPU tensor in a torch.compile graph: ``float32``'s GELU (JAX's float32
-# kernel: the Mills ratio and an exp pair, 0.36 of the bound), plain float32 operations that
+# kernel: the Mills ratio and an exp pair; 0.32 of the bound under inductor), plain float32 operations that
 # inductor fuses into one vectorized loop with its neighbours; a compiled MLP training step with it
 # takes 1.06-1.1x the step with F.gelu, where the float64 erfc behind custom ops took 1.4-1.5x.
 # Not eager (a few hundred of torch's operations a call) nor CUDA (not yet measured there).
