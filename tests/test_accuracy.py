@@ -245,6 +245,27 @@ def test_float64_tails_that_are_normal_numbers_are_not_lost(backend, call, name,
     _assert_close_ulps(got, expected, (8 if dash else 4) * max(1.0, condition))
 
 
+@pytest.mark.skipif(_COMPILE_MISSING is not None, reason=f"torch.compile: {_COMPILE_MISSING}")
+@pytest.mark.filterwarnings("ignore:`torch.jit.script:DeprecationWarning")  # torch's own, as inductor loads
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_compiled_elu_family_is_within_the_bound_where_inductors_expm1_is_not(dtype):
+    """Inductor's vectorized CPU loops compute expm1 as exp(x) - 1: compiled, elu(-4.66e-10) was
+    0.0 in float32, and selu and celu with it, for every alpha."""
+    import torch
+
+    x = torch.tensor([-4.655867e-10, -1e-6, -1e-3, -0.5, -0.7, -1.5, -30.0] * 3, dtype=getattr(torch, dtype))
+    torch._dynamo.reset()
+    calls = torch.compile(lambda v: [anyrelu.elu(v), anyrelu.selu(v), anyrelu.celu(v, 0.3), anyrelu.elu(v, 0.3)],
+                          fullgraph=True)  # fmt: skip
+    parameters = [("elu", 1.0), ("selu", None), ("celu", 0.3), ("elu", 0.3)]
+    for (name, parameter), got in zip(parameters, calls(x), strict=True):
+        alpha = None if parameter is None else float(np.asarray(parameter, dtype=dtype))  # as x's dtype holds it
+        for v, g in zip(x.tolist(), got.tolist(), strict=True):
+            exact = oracle.exact(name, v, alpha)
+            allowed = oracle.bound(np.dtype(dtype), False) * max(1.0, oracle.condition(name, v, alpha))
+            assert oracle.ulps(g, exact, np.dtype(dtype)) <= allowed, (dtype, name, v, g, float(exact))
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_float32_elu_family_is_within_the_bound_where_numpy_simd_expm1_is_not(backend, dtype):
     """celu(-2.915126, alpha=3) is 2.09 ulp off with NumPy's AVX-512 expm1 in float32."""

@@ -14,7 +14,10 @@ the CPU goes), XLA's ``--xla_cpu_max_isa=AVX`` (code without FMA) -- so that a p
 machine does not pick by itself is screened too. torch also runs each point set a second time
 as a strided view (every other element of a buffer): ATen's kernels have a vectorized loop for
 contiguous tensors and a scalar one, written apart, for the rest (``x[:, ::2]``), and a
-capability's run reaches the scalar one only in the last few elements of an array.
+capability's run reaches the scalar one only in the last few elements of an array. The
+``torch.compile`` backend is torch under inductor, which writes its own loops with its own math
+(its vectorized expm1 is exp(x) - 1): each case compiled whole, on each capability. The paths'
+children run side by side, one per CPU core.
 """
 
 from __future__ import annotations
