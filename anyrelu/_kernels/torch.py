@@ -603,13 +603,13 @@ def _elu_family(
     (alpha, scale, input_scale), the reference's where it gives None."""
 
     def value(x: torch.Tensor, *args: Any) -> Array:
-        if torch.compiler.is_compiling() and x.is_floating_point() and x.device.type == "cpu":
+        if _cpu_graph(x):
             return ELU_GRAPH[name][0](x, *args)
         found = parameters(x, *args[:-1]) if x.is_floating_point() else None
         return KERNELS_BY_REFERENCE[name](x, *args) if found is None else _elu_kernels(*found)[0](x)
 
     def dash(x: torch.Tensor, *args: Any) -> Array:
-        if torch.compiler.is_compiling() and x.is_floating_point() and x.device.type == "cpu":
+        if _cpu_graph(x):
             return ELU_GRAPH[name][1](x, *args)
         found = parameters(x, *args[:-1]) if x.is_floating_point() else None
         return REFERENCE[f"{name}_dash"](x, *args) if found is None else _elu_kernels(*found)[1](x)
@@ -624,6 +624,11 @@ def _elu_family(
 # and exp(x) - 1 with its exact error below -0.6932 -- with alpha exp(x) in float32 for the
 # derivative, and float64 the reference, whose expm1 is Kahan's there
 # (``_reference.special.expm1``). On a GPU inductor calls libdevice's expm1: torch's kernels stay.
+
+
+def _cpu_graph(x: torch.Tensor) -> bool:
+    """Whether torch.compile or torch.export traces this call on a floating CPU tensor."""
+    return torch.compiler.is_compiling() and x.is_floating_point() and x.device.type == "cpu"
 
 
 def _graph_elu(name: str) -> tuple[Callable[..., Array], Callable[..., Array]]:
