@@ -145,6 +145,13 @@ def _block(dtype: np.dtype, value: float | int) -> np.ndarray:
 
 
 def relu_dash(x: Array, leak: Any, max_value: Any, threshold: Any, xp: ModuleType) -> Array:
+    if leak.__class__ is float and leak == 0 and max_value is None and threshold == 0 and x.__class__ is np.ndarray:
+        # the lesson's relu_dash on a small float array, kept short (as relu's): the checks below
+        # pass for a float dtype with facts; the two calls are the ones below
+        facts = _FACTS.get(x.dtype)
+        if facts is not None and x.ndim > 0 and x.size <= _TINY and x.dtype.kind == "f":
+            y = np.heaviside(x, facts.zero)
+            return np.fmin(y, facts.one, out=y)
     if type(x) is not np.ndarray:  # see plain()
         x = np.asarray(x)
     if x.ndim == 0 or type(leak) not in _NUMBERS or threshold != 0 or x.dtype.kind not in "fiu" or x.itemsize > 8:
