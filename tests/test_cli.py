@@ -98,7 +98,7 @@ def test_bench_tables_fit_80_columns_and_plot_the_ratios(tmp_path):
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = markdown.read_text()
-    assert "### numpy" in table and "| case | compared with | anyrelu | ratio | limit | |" in table
+    assert "### numpy" in table and "| case | compared with | anyrelu | ratio | best | limit | |" in table
     assert " us " not in table and "µs" in table
 
 
@@ -219,7 +219,32 @@ def test_bench_repeats_each_side_for_its_own_time_budget(monkeypatch):
     result = bench.measure(case, rounds=2, budget_s=2.0**-6)
     # a warm-up call, a call that sizes the rounds, then 2 rounds of budget / cost calls each
     assert calls == {"ours": 2 + 2 * 64, "native": 2 + 2 * 8}
-    assert (result.ours_s, result.native_s, result.value) == (2.0**-12, 2.0**-9, 0.125)
+    assert (result.ours_s, result.native_s, result.value, result.best) == (2.0**-12, 2.0**-9, 0.125, 0.125)
+
+
+def test_bench_ratio_is_the_median_of_the_rounds_own_ratios(monkeypatch):
+    """The ratio pairs each round of anyrelu with the native round beside it (the median of their
+    ratios); best is the best round of one side over the best of the other. Here every round is
+    1/2 but one, where native alone was lucky: 1/2 by the median, 1 by the best rounds."""
+    from anyrelu._tools import bench
+
+    clock = [0.0]
+    # a warm-up call and a call that sizes the rounds (budget / cost < 1: one call a round), then 5 rounds
+    ours_costs = iter([1.0, 1.0, 2.0, 8.0, 2.0, 8.0, 8.0])
+    native_costs = iter([1.0, 1.0, 4.0, 16.0, 4.0, 16.0, 2.0])
+
+    def ours() -> None:
+        clock[0] += next(ours_costs)
+
+    def native() -> None:
+        clock[0] += next(native_costs)
+
+    monkeypatch.setattr(bench, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    case = bench.Case("numpy", "paired rounds", "clock", ours, native, 1.0, 1.0)
+    result = bench.measure(case, rounds=5, budget_s=0.5)
+    assert (result.value, result.best) == (0.5, 1.0)
+    assert (result.ours_s, result.native_s) == (8.0, 4.0)  # each side's median round
+    assert result.met
 
 
 def test_gpu_rows_give_the_bandwidth_reached():
@@ -227,7 +252,7 @@ def test_gpu_rows_give_the_bandwidth_reached():
 
     row = Result("cupy", "relu n=2^27", "copy", "ratio", 300e-6, 250e-6, 1.2, 1 / 0.85, 1 / 0.9, False, 2**30)
     assert _cells(row, "MISSED")[2] == "300 µs, 3579 GB/s"
-    assert _cells(row, "MISSED")[3:] == ["1.20", "1.18", "MISSED"]
+    assert _cells(row, "MISSED")[3:] == ["1.20", "", "1.18", "MISSED"]
 
 
 def test_a_row_shown_for_comparison_has_no_limit_and_no_verdict(tmp_path):
@@ -238,7 +263,7 @@ def test_a_row_shown_for_comparison_has_no_limit_and_no_verdict(tmp_path):
     case = Case("numpy", "np.maximum(x, 0)", "copy", lambda: 2, lambda: 1, None, 1.0)
     result = measure(case, rounds=2, budget_s=1e-4)
     assert result.met and result.must is None
-    assert _cells(result, "MISSED")[4:] == ["--", ""]
+    assert _cells(result, "MISSED")[5:] == ["--", ""]
     held = Result("numpy", "relu", "np.maximum", "ratio", 2.0, 1.0, 2.0, 1.5, 1.0, False)
     plot([result, held], machine(), str(tmp_path / "rows.png"))
     assert (tmp_path / "rows.png").stat().st_size > 0
