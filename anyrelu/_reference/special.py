@@ -113,12 +113,15 @@ def numpy_erfc(x: Array, xp: ModuleType, degree: int = DEGREE) -> Array:
         size *= keep  # 0 beyond the table, as agnostic_erfc's where
         index = np.rint(size / SPACING)  # half to even, as round()
         h = np.subtract(size, index * SPACING, out=size)
-        rows = index.astype(np.intp)
-        y = np.take(columns[degree], rows)
+        rows = index.astype(np.intp)  # 0 to LARGEST / SPACING: every row is in the table
+        # mode="clip": with out=, take's default mode ("raise") gathers through a temporary
+        # buffer, which took 3x the time of the whole Horner loop here (1.37 ms against 0.44 for a
+        # block at degree 9); the rows are in range, so clipping changes no index.
+        y = np.take(columns[degree], rows, mode="clip")
         term = np.empty_like(y)
         for n in range(degree - 1, -1, -1):
             y *= h
-            y += np.take(columns[n], rows, out=term)
+            y += np.take(columns[n], rows, out=term, mode="clip")
         y *= keep
         sign = np.sign(w)
         y *= sign
