@@ -145,25 +145,29 @@ def _block(dtype: np.dtype, value: float | int) -> np.ndarray:
 
 
 def relu_dash(x: Array, leak: Any, max_value: Any, threshold: Any, xp: ModuleType) -> Array:
-    if leak.__class__ is float and leak == 0 and max_value is None and threshold == 0 and x.__class__ is np.ndarray:
-        # the lesson's relu_dash on a small float array, kept short (as relu's): the checks below
-        # pass for a float dtype with facts; the two calls are the ones below
-        facts = _FACTS.get(x.dtype)
-        if facts is not None and x.ndim > 0 and x.size <= _TINY and x.dtype.kind == "f":
-            y = np.heaviside(x, facts.zero)
-            return np.fmin(y, facts.one, out=y)
+    if (
+        leak.__class__ in _NUMBERS
+        and leak == 0
+        and max_value is None
+        and threshold == 0
+        and x.__class__ is np.ndarray
+        and x.size <= _TINY
+        and x.ndim > 0
+        and x.dtype.kind == "f"
+        and x.itemsize <= 8
+    ):
+        # The lesson's call on a small float array, first and short: two calls beat the three
+        # below where NumPy's per-call cost dominates. heaviside gives 0 for x < 0, its second
+        # argument (+0.0) at ±0.0, 1 for x > 0 and NaN at NaN; fmin turns NaN into 1.
+        facts = _FACTS.get(x.dtype) or _numpy_facts(x.dtype)
+        y = np.heaviside(x, facts.zero)
+        return np.fmin(y, facts.one, out=y)
     if type(x) is not np.ndarray:  # see plain()
         x = np.asarray(x)
     if x.ndim == 0 or type(leak) not in _NUMBERS or threshold != 0 or x.dtype.kind not in "fiu" or x.itemsize > 8:
         # 0-d, PReLU, a moved kink, ml_dtypes' bfloat16 and long double (no integers of its width).
         return _quiet_relu_dash(x, leak, max_value, threshold, xp)  # ml_dtypes' NaN compares warn
     facts = _FACTS.get(x.dtype) or _numpy_facts(x.dtype)
-    if leak == 0 and max_value is None and x.size <= _TINY and x.dtype.kind == "f":
-        # Two calls beat the three below where NumPy's per-call cost dominates: heaviside gives
-        # 0 for x < 0, its second argument (+0.0) at ±0.0, 1 for x > 0 and NaN at NaN; fmin
-        # turns NaN into 1.
-        y = np.heaviside(x, facts.zero)
-        return np.fmin(y, facts.one, out=y)
     dtype = facts.native
     leak_side = np.less_equal(x, facts.zero)
     if leak == 0 and max_value is None:
