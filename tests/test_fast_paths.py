@@ -453,6 +453,28 @@ def test_numpy_hard_swish_meets_the_contract_in_every_block(dtype):
     _assert_hard_swish_contract(x, hard_swish(x))
 
 
+@pytest.mark.parametrize("dtype", ["float16", "float32"])
+def test_jax_hard_swish_meets_the_contract_with_numpys_float32_bits(dtype):
+    """JAX's float32 hard_swish is NumPy's select-free form with one select for x < -3 (-inf):
+    the contract per element under jit, eagerly and under vmap, and NumPy's float32 bits. Not
+    at the tiny x where XLA flushes x or x/2 to zero (the underflow rule allows it)."""
+    jax = pytest.importorskip("jax", reason="jax is not installed")
+    import jax.numpy as jnp
+
+    from anyrelu import hard_swish
+
+    values = np.concatenate([_random_data("float32"), np.nextafter(np.float32([-3, -3, 3, 3]), np.float32([-9, 9, -9, 9])),
+                             np.linspace(-4, 4, 8001, dtype="float32"), np.float32([-0.0, 0.0, -3, 3])])  # fmt: skip
+    values = values[(values == 0) | ~(np.abs(values) < 1e-30)]
+    with np.errstate(over="ignore"):  # float16: the float32 extremes become infinities
+        x = values.astype(dtype)
+    for program in (jax.jit(hard_swish), hard_swish, jax.vmap(hard_swish)):
+        _assert_hard_swish_contract(x, np.asarray(program(jnp.asarray(x))))
+    got, want = np.asarray(hard_swish(jnp.asarray(x))), hard_swish(x)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(_bits(got[~np.isnan(got)]), _bits(want[~np.isnan(want)]))
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("n", [4001, 70_000])  # 70000: above 65536, where torch's kernels may read x or run in chunks
 def test_torch_hard_swish_meets_the_contract_on_small_and_large_tensors(dtype, n):
