@@ -463,8 +463,9 @@ def test_jax_hard_swish_meets_the_contract_with_numpys_float32_bits(dtype):
 
     from anyrelu import hard_swish
 
-    values = np.concatenate([_random_data("float32"), np.nextafter(np.float32([-3, -3, 3, 3]), np.float32([-9, 9, -9, 9])),
-                             np.linspace(-4, 4, 8001, dtype="float32"), np.float32([-0.0, 0.0, -3, 3])])  # fmt: skip
+    kinks = np.nextafter(np.float32([-3, -3, 3, 3]), np.float32([-9, 9, -9, 9]))
+    values = np.concatenate([_random_data("float32"), kinks, np.linspace(-4, 4, 8001, dtype="float32"),
+                             np.float32([-0.0, 0.0, -3, 3])])  # fmt: skip
     values = values[(values == 0) | ~(np.abs(values) < 1e-30)]
     with np.errstate(over="ignore"):  # float16: the float32 extremes become infinities
         x = values.astype(dtype)

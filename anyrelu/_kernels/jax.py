@@ -209,10 +209,12 @@ def _over_one_plus_exp(x: Array, a: Array, a_lo: Array | None, limit: float) -> 
     return jnp.where(x > jnp.float32(limit), x, y)
 
 
-def _rough_reciprocal(d: Array) -> Array:
-    """1/d to 12% for a positive normal d, from its bits (the exponent negated, the significand
-    folded): no division."""
-    bits = jnp.int32(0x7EF311C3) - jax.lax.bitcast_convert_type(d, jnp.int32)
+def _rough_reciprocal(d: Array, scale: float = 1.0) -> Array:
+    """scale/d to 12% for a positive normal d, from its bits (the exponent negated, the significand
+    folded): no division. ``scale``, a power of 2, goes into the exponent (the same bits as the
+    product by it where that is normal)."""
+    magic = 0x7EF311C3 + round(math.log2(scale)) * (1 << 23)
+    bits = jnp.int32(magic) - jax.lax.bitcast_convert_type(d, jnp.int32)
     return jax.lax.bitcast_convert_type(bits, jnp.float32)
 
 
@@ -475,11 +477,14 @@ def _squareplus_sum(x: Array, b: float) -> tuple[float, float, Array, Array, Arr
     """k, b', u = x / k, s0 and ds with s = s0 + ds, and P = s + |u| as p + lo.
 
     s0 = sqrt(w), w = fl(c^2 + b') (c = |u| clamped at 2^40, where u^2 cannot overflow), and its
-    rounding w - s0^2 from 12-bit halves of s0: w - sh^2 is exact (Sterbenz: sh^2 is within 2^-10
-    of w, and a product of halves is exact), the rest is 2^-11 of it. ds = (w - s0^2) / (2 s0) to
-    12% (ds is half an ulp of s0 at most). w's own roundings (c^2's and the sum's) move s by half of
-    theirs: left (the value 0.74 of the bound at worst, screened; 0.71 with them carried). P:
-    Fast2Sum of s0 >= c (sqrt(fl(c^2)) is c), its error plus ds as lo."""
+    rounding w - s0^2 from 12-bit halves of s0 = sh + sl: w - sh^2 is exact (Sterbenz: sh^2 is
+    within 2^-10 of w, and a product of halves is exact), the rest sl (sh + s0) is 2^-11 of it and
+    rounds once (2^-35 of w; 2 sh sl + sl^2, exact, took one operation more). ds = (w - s0^2) /
+    (2 s0) to 12% (ds is half an ulp of s0 at most), 1/(2 s0) from the bits with the halving in
+    the exponent. w's own roundings (c^2's and the sum's) move s by half of theirs: left (the
+    value 0.74 of the bound at worst, screened; 0.71 with them carried). P: Fast2Sum of s0 >= c
+    (sqrt(fl(c^2)) is c), its error plus ds as lo. Beyond 2^40 (big) s = |u| and P = 2|u| by a
+    select; lo is 0 there as it is (c = s0 = 2^40, w = s0^2), so it takes none."""
     k, b_scaled = _squareplus_scale(b)
     u = x * np.float32(1 / k)
     a = jnp.abs(u)
@@ -488,11 +493,10 @@ def _squareplus_sum(x: Array, b: float) -> tuple[float, float, Array, Array, Arr
     w = c * c + np.float32(b_scaled)
     s0 = jnp.sqrt(w)
     sh = f32.top_half(s0)
-    sl = s0 - sh
-    ds = (((w - sh * sh) - 2 * sh * sl) - sl * sl) * (_rough_reciprocal(s0) * jnp.float32(0.5))
+    ds = ((w - sh * sh) - (s0 - sh) * (sh + s0)) * _rough_reciprocal(s0, 0.5)
     p = s0 + c
     lo = (c - (p - s0)) + ds
-    return k, b_scaled, u, jnp.where(big, a, s0), ds, jnp.where(big, a + a, p), jnp.where(big, jnp.float32(0), lo)
+    return k, b_scaled, u, jnp.where(big, a, s0), ds, jnp.where(big, a + a, p), lo
 
 
 def _squareplus32(x: Array, b: float) -> Array:
