@@ -122,19 +122,19 @@ _EXP_FLOOR = -170.0  # softplus's exp(beta x) / beta underflows beyond for every
 
 
 def _hard_swish32(x: Array) -> Array:
-    """x (g / -6) with g = clip(-3 - x, -6, 0) = -min(max(x + 3, 0), 6), NumPy's float32 form
-    (``_kernels/numpy.py``; the same bits): three roundings, 1.87 ulps at worst; for x >= 3 the
-    factor is exactly 1, and at x <= -3 x (+0.0 / -6) is the contract's +0.0. The / -6 must be a
-    true division, which XLA makes a product with fl(-1/6) (a fourth rounding, 2.2 ulps) unless
-    the divisor is an array it cannot fold: g * 0 - 6 is -6 (NaN only where x is NaN; a scalar
-    behind an optimization barrier is still made a product). One select, for -inf (-inf * -0.0
-    is NaN); NaN < -3 is false, so NaN stays NaN. The select is also the last operation: under
-    ``value_and_grad`` XLA moves a trailing chain of arithmetic into the sum's YNNPACK reduction,
-    with arrays of its constants written out (2.7-3.4x jax.nn's; a select or a clamp stops it). 1.06-1.10x
-    jax.nn.hard_swish under jit, where the clip, the array 6 and two selects of the reference's
-    order took 1.16-1.17x (medians of 40 alternated rounds, two processes)."""
-    g = jnp.clip(jnp.float32(-3) - x, jnp.float32(-6), jnp.float32(0))
-    return jnp.where(x < jnp.float32(-3), jnp.float32(0), x * (g / (g * 0 - 6)))
+    """x (g / -6) with g = max(-3 - x, -6), NumPy's float32 form (``_kernels/numpy.py``; the same
+    bits): three roundings, 1.87 ulps at worst; for x >= 3 the factor is exactly 1. Where x < -3,
+    exactly where -3 - x > 0, one select gives +0.0 (-inf * -0.0 would be NaN), so g needs no upper
+    clip; NaN stays NaN. The / -6 must be a true division, which XLA makes a product with
+    fl(-1/6) (a fourth rounding, 2.2 ulps) unless the divisor is an array it cannot fold: g * 0 - 6
+    is -6 (a scalar behind an optimization barrier is still made a product). The select is the
+    last operation: under ``value_and_grad`` XLA moves a trailing chain of arithmetic into the
+    sum's YNNPACK reduction, with arrays of its constants written out (2.7-3.4x jax.nn's; a
+    select or a clamp stops it). 1.06-1.10x jax.nn.hard_swish under jit, where the reference's
+    order with two selects took 1.16-1.17x (medians of 40 alternated rounds, two processes)."""
+    t = jnp.float32(-3) - x
+    g = jnp.maximum(t, jnp.float32(-6))
+    return jnp.where(t > 0, jnp.float32(0), x * (g / (g * 0 - 6)))
 
 
 def _hard_sigmoid32(x: Array) -> Array:
