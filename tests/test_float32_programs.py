@@ -46,3 +46,40 @@ def test_the_program_and_its_gradient_hold_no_float64(name, dtype):
             text = program.lower(x).as_text()
             assert "f64" not in text, f"{name}({kwargs}) in {dtype}: {text.count('f64')} float64 mentions"
             assert "f32" in text or dtype != "float32"  # the check looks at the right text
+
+
+SHARED = [
+    ("silu", {}), ("gelu", {"approximate": True}), ("gelu", {}), ("mish", {}), ("softplus", {}),
+    ("softplus", {"beta": 0.25}), ("squareplus", {}), ("hard_swish", {}), ("hard_sigmoid", {}),
+    ("elu", {}), ("selu", {}), ("celu", {"alpha": 3.0}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "kwargs"), SHARED, ids=[f"{n}{k or ''}" for n, k in SHARED])
+def test_every_program_gives_the_value_and_the_derivative_the_same_bits(name, kwargs):
+    """The value and the derivative do not depend on the program around them: jit of the value
+    alone, of the derivative alone, of both, and jvp and grad, where XLA splits the work into other
+    loops (an exp written out and read back) and LLVM may contract a*b + c into an FMA in one loop
+    and not in another. A float32 pair whose low part was computed in one loop for a high part
+    rounded otherwise in another would be off by far more than its rounding."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    points = np.concatenate([rng.uniform(-12, 12, 100_000), -np.exp(rng.uniform(-20, 5, 20_000)),
+                             np.exp(rng.uniform(-20, 5, 20_000)), [0.0, -0.0, np.inf, -np.inf, np.nan]])  # fmt: skip
+    x = jnp.asarray(points, jnp.float32)
+    f = getattr(anyrelu, name)
+    dash = getattr(anyrelu, f"{name}_dash")
+
+    def value(v):
+        return f(v, **kwargs)
+
+    def slope(v):
+        return dash(v, **kwargs)
+
+    y, d = jax.jit(value)(x), jax.jit(slope)(x)
+    together = jax.jit(lambda v: (value(v), slope(v)))(x)
+    tangent = jax.jit(lambda v: jax.jvp(value, (v,), (jnp.ones_like(v),)))(x)
+    grad = jax.jit(jax.vmap(jax.grad(value)))(x)
+    for got, expected in ((together[0], y), (tangent[0], y), (together[1], d), (tangent[1], d), (grad, d)):
+        np.testing.assert_array_equal(np.asarray(got).view(np.int32), np.asarray(expected).view(np.int32))

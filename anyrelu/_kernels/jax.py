@@ -66,7 +66,7 @@ def compiled(name: str, parameters: tuple[Any, ...]) -> Callable[[Array], Array]
     def f(x: Array) -> Array:
         return value(x, *parameters, jnp)
 
-    apart = name in APART
+    apart = (name, parameters) in APART
 
     def f_jvp(primals: tuple[Array], tangents: tuple[Any]) -> tuple[Array, Array]:
         (x,), (t,) = primals, tangents
@@ -79,15 +79,15 @@ def compiled(name: str, parameters: tuple[Any, ...]) -> Callable[[Array], Array]
     return jax.jit(f)
 
 
-# The derivative computed from an x that XLA cannot identify with the value's (an optimization
-# barrier): value and derivative then share no expression, and each fuses into one loop. Shared,
-# XLA writes out every intermediate the two use (a division or an exp with two users is not fused
-# twice): SiLU's value_and_grad was split into 11 loops, 4.5x jax.nn's; apart 2.5x (the tanh form
-# 4.5x -> 4.1x, 13 loops -> 3). With today's kernels SiLU and both GELUs cost the same either way
-# (medians of 30 alternated rounds: 2.15x and 2.16x, 2.83x and 2.88x, 2.49x and 2.60x), and softplus
-# and squareplus are faster shared (0.68x and 0.86x jax.nn's value_and_grad, against 0.96x and
-# 0.94x apart), as are Mish and ELU.
-APART = frozenset(["silu", "gelu"])
+# Exact GELU's derivative is computed from an x that XLA cannot identify with the value's (an
+# optimization barrier): value and derivative then share no expression, and each fuses into one
+# loop. Shared, XLA writes out every intermediate the two use (a division or an exp with two users
+# is not fused twice): SiLU's value_and_grad was split into 11 loops, 4.5x jax.nn's; apart 2.5x.
+# With exact GELU's kernels it costs the same either way (medians of 30 alternated rounds: 2.83x and
+# 2.88x), and softplus and squareplus are faster shared (0.68x and 0.86x jax.nn's value_and_grad,
+# against 0.96x and 0.94x apart), as are Mish and ELU. SiLU's and tanh-GELU's derivatives are
+# written on the value itself (``_silu_dash32``), which shares the one exp and one division with it.
+APART = frozenset([("gelu", (False,))])
 
 
 def _body(name: str) -> Callable[..., Array]:
@@ -182,8 +182,53 @@ def _silu32(x: Array) -> Array:
     return _over_one_plus_exp(x, x, None, 80.0)
 
 
+@jax.custom_jvp
 def _silu_dash32(x: Array) -> Array:
+    """SiLU' = s (1 + x (1 - s)) with s = 1/D, D = 1 + e^-x: written on the value y = x s, it is
+    ((1 + x) - y) / D, and (1 + y e) / D for x >= 0, where 1 + x - y would lose y's rounding
+    (y is about x). For x < 0 the numerator cancels at its zero (x = -1.278) with no rounding in the
+    difference (1 + x and y are within a factor 2 there: exact) and y's own error only (y is 0.28
+    there); D's rounding, d_lo, comes in before the one division. 2.56 ulps at most (bound 4;
+    x = -0.536), measured with and without FMA.
+
+    The value's e, d and y are this loop's own: XLA computes the value's operations once for both
+    (e = exp(-x) is written out once, and y, which the sum reads anyway), so that
+    ``value_and_grad`` is three loops and one exp: 1.24-1.28x jax.nn's, where a derivative
+    apart (its own exp(-|x|), D^2 and a Newton reciprocal) cost 2.3-2.8x. For x < -88.7, e and d
+    are inf and the quotient is 0 (the exact value is below 64 smallest normals); + r * 0 makes
+    -inf's -0.0 the limit +0.0 (r > 0; XLA drops a plain + 0). SiLU'' is autodiff of
+    ``_silu_slope`` (below): through this form it would be NaN at -inf (0 * exp(inf) in exp's
+    rule)."""
+    y = _silu32(x)
+    small, e, d, minus_lo, r = _one_plus_exp(x, x, None)
+    below = (1 + small) - y
+    above = 1 + jnp.minimum(y, jnp.float32(1000)) * e  # y = x = inf above: inf * 0 would be NaN
+    n = jnp.where(x < 0, below, above)
+    return (n + n * (minus_lo * r)) / d + r * 0  # n / D = n / (d - minus_lo) = n (1 + minus_lo / d) / d
+
+
+def _silu_slope(x: Array) -> Array:
+    """SiLU' from exp(-|x|), finite everywhere, for autodiff: its tangent is SiLU''."""
     return _sigmoid_slope_of(x, x, None, x, None)
+
+
+@_silu_dash32.defjvp
+def _silu_dash32_jvp(primals: tuple[Array], tangents: tuple[Array]) -> tuple[Array, Array]:
+    return _silu_dash32(*primals), jax.jvp(_silu_slope, primals, tangents)[1]
+
+
+def _one_plus_exp(x: Array, a: Array, a_lo: Array | None) -> tuple[Array, Array, Array, Array, Array]:
+    """x floored at -1000, e = exp(-a), d = fl(1 + e), -d_lo (D = d + d_lo = 1 + e^-(a + a_lo) to
+    first order) and a 12% reciprocal of d: see _over_one_plus_exp."""
+    small = jnp.maximum(x, jnp.float32(-1000))  # -inf / inf would be NaN
+    e = jnp.exp(-a)
+    d = e + 1
+    virtual = d - e
+    minus_lo = ((d - virtual) - e) + (virtual - 1)  # -d_lo; +0 (not -0) where d is exact
+    if a_lo is not None:
+        minus_lo = minus_lo + e * a_lo
+    minus_lo = jnp.where(a > jnp.float32(-80), minus_lo, jnp.float32(0))  # inf - inf
+    return small, e, d, minus_lo, _rough_reciprocal(jnp.minimum(d, jnp.float32(2.0**125)))
 
 
 def _over_one_plus_exp(x: Array, a: Array, a_lo: Array | None, limit: float) -> Array:
@@ -196,15 +241,7 @@ def _over_one_plus_exp(x: Array, a: Array, a_lo: Array | None, limit: float) -> 
     the loop holds one division: SiLU 1.5x jax.nn.silu, where x sigmoid(x) built on the pair exp
     of ``f32.exp_pair`` took 3.4x. Below a = -80 the correction is 0 (e and d overflow; x / inf is
     the limit -0.0); x itself above ``limit``."""
-    small = jnp.maximum(x, jnp.float32(-1000))  # -inf / inf would be NaN
-    e = jnp.exp(-a)
-    d = e + 1
-    virtual = d - e
-    minus_lo = ((d - virtual) - e) + (virtual - 1)  # -d_lo; +0 (not -0) where d is exact
-    if a_lo is not None:
-        minus_lo = minus_lo + e * a_lo
-    minus_lo = jnp.where(a > jnp.float32(-80), minus_lo, jnp.float32(0))  # inf - inf
-    r = _rough_reciprocal(jnp.minimum(d, jnp.float32(1e30)))
+    small, _, d, minus_lo, r = _one_plus_exp(x, a, a_lo)
     y = small / d + small * (minus_lo * (r * r))  # the zeros keep their signs: -0.0 + -0.0
     return jnp.where(x > jnp.float32(limit), x, y)
 
@@ -278,31 +315,65 @@ _GELU_3B = np.float32(6 * math.sqrt(2 / math.pi) * 0.044715)
 _GELU_3B_LO = np.float32(6 * math.sqrt(2 / math.pi) * 0.044715 - float(_GELU_3B))
 
 
-def _gelu_tanh_polynomial(x: Array, b: np.float32, b_lo: np.float32) -> tuple[Array, Array]:
-    """x (A + b x^2) as a float32 pair from x clipped to +-1e4 (x^3 cannot overflow; sigmoid(2u)
-    is 0 or 1 there): x^2, b x^2, A + b x^2 and the last product carried (Dekker, TwoSum), to
-    2^-34 relative. exp(-|a|) has condition number |a| (up to about 100 before the value
-    underflows), so a must be right to 2^-31 or so."""
+def _gelu_tanh_polynomial(x: Array, b: np.float32, b_lo: np.float32) -> tuple[Array, Array, Array, Array]:
+    """x (A + b x^2) and A + b x^2, each as a float32 pair, from x clipped to +-1e4 (x^3 cannot
+    overflow; sigmoid(2u) is 0 or 1 there): x^2, b x^2, A + b x^2 and the last product carried
+    (Dekker, TwoSum), to 2^-34 relative. exp(-|a|) has condition number |a| (up to about 100
+    before the value underflows), so a must be right to 2^-31 or so."""
     small = jnp.clip(x, jnp.float32(-1e4), jnp.float32(1e4))
     square = small * small
     square_lo = f32.product_error(small, small, square)
-    scaled = b * square
+    # |b x^2| is b x^2: the abs keeps LLVM from contracting A + b x^2 into an FMA in a loop that
+    # needs only w (the exp's, where XLA writes e out for a value and a derivative that share it)
+    # while the loops that compute w_lo round it: e would be off by |a| ulps of a (4e-6 at x = -7.5)
+    scaled = jnp.abs(b * square)
     scaled_lo = f32.product_error(jnp.float32(b), square, scaled) + (b * square_lo + b_lo * square)
     w, w_lo = f32.two_sum(small * 0 + _GELU_A, scaled)  # an array A: see f32.exp_pair
     w_lo = w_lo + (_GELU_A_LO + scaled_lo)
     a = small * w
-    return a, f32.product_error(small, w, a) + small * w_lo
+    return a, f32.product_error(small, w, a) + small * w_lo, w, w_lo
 
 
 def _gelu_tanh32(x: Array) -> Array:
-    a, a_lo = _gelu_tanh_polynomial(x, _GELU_B, _GELU_B_LO)
+    a, a_lo, _, _ = _gelu_tanh_polynomial(x, _GELU_B, _GELU_B_LO)
     return _over_one_plus_exp(x, a, a_lo, 30.0)  # sigmoid(a) is 1 from x = 8.2 on
 
 
+@jax.custom_jvp
 def _gelu_tanh_dash32(x: Array) -> Array:
-    a, a_lo = _gelu_tanh_polynomial(x, _GELU_B, _GELU_B_LO)
-    k, k_lo = _gelu_tanh_polynomial(x, _GELU_3B, _GELU_3B_LO)
+    """sigmoid(a) + k sigmoid(a) (1 - sigmoid(a)) with a = 2u and k = x a', on the value y as
+    ``_silu_dash32`` is: ((1 + k) - a' y) / D for x < 0, (1 + a' y e) / D for x >= 0. 1 + k and
+    its difference with a' y are carried (TwoSum), with k's and a''s low parts, into the one
+    rounding before the division: the difference lies in [2, 4) where the result is just below 1/8
+    (x = -1.59), so that a rounding there costs a whole ulp of the result. 2.50 ulps at most (bound
+    4; x = 0.742), measured with and without FMA, where the form apart from the value
+    (``_gelu_tanh_slope``) has 3.09; ``value_and_grad`` 2.4x jax.nn's, where apart it cost 3.3-4.0x.
+    Beyond a = -88.7 the quotient is 0: the exact value is below 0.93 of 64 smallest normals."""
+    y = _gelu_tanh32(x)
+    a, a_lo, _, _ = _gelu_tanh_polynomial(x, _GELU_B, _GELU_B_LO)
+    _, e, d, minus_lo, r = _one_plus_exp(x, a, a_lo)
+    k, k_lo, w, w_lo = _gelu_tanh_polynomial(x, _GELU_3B, _GELU_3B_LO)
+    p = w * y
+    h, h_lo = f32.two_sum(k * 0 + 1, k)
+    n, n_lo = f32.two_sum(h, -p)
+    below_lo = n_lo + ((h_lo + k_lo) - w_lo * y)
+    above = 1 + (w * jnp.minimum(y, jnp.float32(1e4))) * e
+    negative = x < 0
+    n = jnp.where(negative, n, above)
+    n_lo = jnp.where(negative, below_lo, 0)
+    return (n + (n_lo + n * (minus_lo * r))) / d + r * 0
+
+
+def _gelu_tanh_slope(x: Array) -> Array:
+    """tanh-GELU' apart from the value, finite everywhere, for autodiff: its tangent is GELU''."""
+    a, a_lo, _, _ = _gelu_tanh_polynomial(x, _GELU_B, _GELU_B_LO)
+    k, k_lo, _, _ = _gelu_tanh_polynomial(x, _GELU_3B, _GELU_3B_LO)
     return _sigmoid_slope_of(x, a, a_lo, k, k_lo)
+
+
+@_gelu_tanh_dash32.defjvp
+def _gelu_tanh_dash32_jvp(primals: tuple[Array], tangents: tuple[Array]) -> tuple[Array, Array]:
+    return _gelu_tanh_dash32(*primals), jax.jvp(_gelu_tanh_slope, primals, tangents)[1]
 
 
 # Softplus: max(x, 0) + log1p(e) / beta with e = exp(-|beta x|) as a pair (``f32.exp_pair``) and
