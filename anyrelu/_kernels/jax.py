@@ -183,23 +183,23 @@ def _silu_dash32(x: Array) -> Array:
     ((1 + x) - y) / D, and (1 + y e) / D for x >= 0, where 1 + x - y would lose y's rounding
     (y is about x). For x < 0 the numerator cancels at its zero (x = -1.278) with no rounding in the
     difference (1 + x and y are within a factor 2 there: exact) and y's own error only (y is 0.28
-    there); D's rounding, d_lo, comes in before the one division. 2.56 ulps at most (bound 4;
-    x = -0.536), measured with and without FMA.
+    there). 2.90 ulps at most (bound 4; x = -0.0231: every float32 in [-16, 16] outside
+    (-1e-4, 1e-4), and in [-16, -1e-4] without FMA too); putting
+    d = fl(1 + e)'s rounding back (as the value does) gave 2.56 at 1.26-1.29x jax.nn's
+    ``value_and_grad`` against 1.06-1.15x without.
 
     The value's e, d and y are this loop's own: XLA computes the value's operations once for both
     (e = exp(-x) is written out once, and y, which the sum reads anyway), so that
-    ``value_and_grad`` is three loops and one exp: 1.24-1.28x jax.nn's, where a derivative
-    apart (its own exp(-|x|), D^2 and a Newton reciprocal) cost 2.3-2.8x. For x < -88.7, e and d
-    are inf and the quotient is 0 (the exact value is below 64 smallest normals); + r * 0 makes
-    -inf's -0.0 the limit +0.0 (r > 0; XLA drops a plain + 0). SiLU'' is autodiff of
-    ``_silu_slope`` (below): through this form it would be NaN at -inf (0 * exp(inf) in exp's
-    rule)."""
+    ``value_and_grad`` is three loops and one exp, where a derivative apart (its own exp(-|x|),
+    D^2 and a Newton reciprocal) cost 2.3-2.8x. For x < -88.7, e and d are inf and the quotient is
+    0 (the exact value is below 64 smallest normals); + capped^2 * 0 makes -inf's -0.0 the limit
+    +0.0 (XLA drops a plain + 0). SiLU'' is autodiff of ``_silu_slope`` (below): through this form
+    it would be NaN at -inf (0 * exp(inf) in exp's rule)."""
     y = _silu32(x)
-    small, e, d, minus_lo, r = _one_plus_exp(x, x, None)
-    below = (1 + small) - y
-    above = 1 + jnp.minimum(y, jnp.float32(1000)) * e  # y = x = inf above: inf * 0 would be NaN
-    n = jnp.where(x < 0, below, above)
-    return (n + n * (minus_lo * r)) / d + r * 0  # n / D = n / (d - minus_lo) = n (1 + minus_lo / d) / d
+    small, e, d, _, _ = _one_plus_exp(x, x, None)
+    capped = jnp.minimum(y, jnp.float32(1000))  # y = x = inf above: inf * 0 would be NaN
+    n = jnp.where(x < 0, (1 + small) - y, 1 + capped * e)
+    return n / d + (capped * capped) * 0
 
 
 def _silu_slope(x: Array) -> Array:
@@ -305,32 +305,33 @@ def _sigmoid_slope_of(x: Array, a: Array, a_lo: Array | None, k: Array, k_lo: Ar
 _GELU_A = np.float32(2 * math.sqrt(2 / math.pi))
 _GELU_A_LO = np.float32(2 * math.sqrt(2 / math.pi) - float(_GELU_A))
 _GELU_B = np.float32(2 * math.sqrt(2 / math.pi) * 0.044715)
-_GELU_B_LO = np.float32(2 * math.sqrt(2 / math.pi) * 0.044715 - float(_GELU_B))
 _GELU_3B = np.float32(6 * math.sqrt(2 / math.pi) * 0.044715)
-_GELU_3B_LO = np.float32(6 * math.sqrt(2 / math.pi) * 0.044715 - float(_GELU_3B))
 
 
-def _gelu_tanh_polynomial(x: Array, b: np.float32, b_lo: np.float32) -> tuple[Array, Array, Array, Array]:
+def _gelu_tanh_polynomial(x: Array, b: np.float32) -> tuple[Array, Array, Array, Array]:
     """x (A + b x^2) and A + b x^2, each as a float32 pair, from x clipped to +-1e4 (x^3 cannot
-    overflow; sigmoid(2u) is 0 or 1 there): x^2, b x^2, A + b x^2 and the last product carried
-    (Dekker, TwoSum), to 2^-34 relative. exp(-|a|) has condition number |a| (up to about 100
-    before the value underflows), so a must be right to 2^-31 or so."""
+    overflow; sigmoid(2u) is 0 or 1 there): A's low part, the rounding of A + b x^2 (TwoSum) and
+    that of the last product (Dekker) carried; b x^2 itself rounds (b and x^2 too: within an ulp
+    and a half of b x^2). exp(-a) has condition number |a| in a, but b x^2 is at most 0.15 of
+    A + b x^2 where |x| < 2 and the value's condition number is small, and from there on that
+    number grows as |k| = |x a'| >= |a|: over every float32 in [-8, 8] outside (-1e-4, 1e-4), on
+    both XLA paths, the value is 0.85 of its bound at most (2.44 ulps at x = -1.3472, where the
+    condition number makes the bound 2.87) and the derivative 0.73 (2.91 ulps at x = 0.6821, bound
+    4), where carrying x^2's and b x^2's roundings too (two Dekker products more: 1.25x the time
+    under jit) gave 0.78 and 0.63 on 7 million points."""
     small = jnp.clip(x, jnp.float32(-1e4), jnp.float32(1e4))
-    square = small * small
-    square_lo = f32.product_error(small, small, square)
     # |b x^2| is b x^2: the abs keeps LLVM from contracting A + b x^2 into an FMA in a loop that
     # needs only w (the exp's, where XLA writes e out for a value and a derivative that share it)
     # while the loops that compute w_lo round it: e would be off by |a| ulps of a (4e-6 at x = -7.5)
-    scaled = jnp.abs(b * square)
-    scaled_lo = f32.product_error(jnp.float32(b), square, scaled) + (b * square_lo + b_lo * square)
+    scaled = jnp.abs(b * (small * small))
     w, w_lo = f32.two_sum(small * 0 + _GELU_A, scaled)  # an array A: see f32.exp_pair
-    w_lo = w_lo + (_GELU_A_LO + scaled_lo)
+    w_lo = w_lo + _GELU_A_LO
     a = small * w
     return a, f32.product_error(small, w, a) + small * w_lo, w, w_lo
 
 
 def _gelu_tanh32(x: Array) -> Array:
-    a, a_lo, _, _ = _gelu_tanh_polynomial(x, _GELU_B, _GELU_B_LO)
+    a, a_lo, _, _ = _gelu_tanh_polynomial(x, _GELU_B)
     return _over_one_plus_exp(x, a, a_lo, 30.0)  # sigmoid(a) is 1 from x = 8.2 on
 
 
@@ -340,14 +341,14 @@ def _gelu_tanh_dash32(x: Array) -> Array:
     ``_silu_dash32`` is: ((1 + k) - a' y) / D for x < 0, (1 + a' y e) / D for x >= 0. 1 + k and
     its difference with a' y are carried (TwoSum), with k's and a''s low parts, into the one
     rounding before the division: the difference lies in [2, 4) where the result is just below 1/8
-    (x = -1.59), so that a rounding there costs a whole ulp of the result. 2.50 ulps at most (bound
-    4; x = 0.742), measured with and without FMA, where the form apart from the value
-    (``_gelu_tanh_slope``) has 3.09; ``value_and_grad`` 2.4x jax.nn's, where apart it cost 3.3-4.0x.
+    (x = -1.59), so that a rounding there costs a whole ulp of the result. 2.91 ulps at most (bound
+    4; x = 0.6821; see _gelu_tanh_polynomial), measured with and without FMA, where the form apart
+    from the value (``_gelu_tanh_slope``) has 3.09; ``value_and_grad`` 2.4x jax.nn's, where apart it cost 3.3-4.0x.
     Beyond a = -88.7 the quotient is 0: the exact value is below 0.93 of 64 smallest normals."""
     y = _gelu_tanh32(x)
-    a, a_lo, _, _ = _gelu_tanh_polynomial(x, _GELU_B, _GELU_B_LO)
+    a, a_lo, _, _ = _gelu_tanh_polynomial(x, _GELU_B)
     _, e, d, minus_lo, r = _one_plus_exp(x, a, a_lo)
-    k, k_lo, w, w_lo = _gelu_tanh_polynomial(x, _GELU_3B, _GELU_3B_LO)
+    k, k_lo, w, w_lo = _gelu_tanh_polynomial(x, _GELU_3B)
     p = w * y
     h, h_lo = f32.two_sum(k * 0 + 1, k)
     n, n_lo = f32.two_sum(h, -p)
@@ -361,8 +362,8 @@ def _gelu_tanh_dash32(x: Array) -> Array:
 
 def _gelu_tanh_slope(x: Array) -> Array:
     """tanh-GELU' apart from the value, finite everywhere, for autodiff: its tangent is GELU''."""
-    a, a_lo, _, _ = _gelu_tanh_polynomial(x, _GELU_B, _GELU_B_LO)
-    k, k_lo, _, _ = _gelu_tanh_polynomial(x, _GELU_3B, _GELU_3B_LO)
+    a, a_lo, _, _ = _gelu_tanh_polynomial(x, _GELU_B)
+    k, k_lo, _, _ = _gelu_tanh_polynomial(x, _GELU_3B)
     return _sigmoid_slope_of(x, a, a_lo, k, k_lo)
 
 
