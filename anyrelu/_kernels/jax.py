@@ -159,7 +159,7 @@ def _reciprocal(d: Array, low: float) -> Array:
 # SiLU and the tanh form of GELU, x sigmoid(a) with a = x and a = 2u = A x + B x^3, and their
 # derivatives, from XLA's float32 exp with the roundings of 1 + e carried (a pair exp, first used
 # here, cost 2-3x as much: with XLA's exp alone, x e / (1 + e) is 2.9 ulps off near x = -2, where
-# the bound is 2). ``_exp_minus_abs`` is the pair exp for Mish, exact GELU and softplus.
+# the bound is 2). ``_exp_minus_abs`` is the pair exp for softplus with beta < 1.
 
 
 def _exp_minus_abs(a: Array, a_lo: Array | float) -> tuple[Array, Array, Array, Array]:
@@ -343,7 +343,8 @@ def _gelu_tanh_dash32(x: Array) -> Array:
     rounding before the division: the difference lies in [2, 4) where the result is just below 1/8
     (x = -1.59), so that a rounding there costs a whole ulp of the result. 2.91 ulps at most (bound
     4; x = 0.6821; see _gelu_tanh_polynomial), measured with and without FMA, where the form apart
-    from the value (``_gelu_tanh_slope``) has 3.09; ``value_and_grad`` 2.4x jax.nn's, where apart it cost 3.3-4.0x.
+    from the value (``_gelu_tanh_slope``) has 3.09; ``value_and_grad`` 1.9-2.2x jax.nn's, where
+    apart it cost 3.3-4.0x.
     Beyond a = -88.7 the quotient is 0: the exact value is below 0.93 of 64 smallest normals."""
     y = _gelu_tanh32(x)
     a, a_lo, _, _ = _gelu_tanh_polynomial(x, _GELU_B)
@@ -449,18 +450,18 @@ def _softplus_dash32(x: Array, beta: float) -> Array:
     return jnp.where(z >= 0, 1, e) / (1 + e)
 
 
-# Mish: x tanh(softplus(x)) = x n / (n + 2) with n = e^x (e^x + 2), from e = exp(-|x|) as a pair,
-# every sum and product carried as a pair: with float32 roundings the value is about 3 ulps off
-# (bound 2) and the derivative 5 (bound 4).
+# Mish: x tanh(softplus(x)) = x n / (n + 2) with n = e^x (e^x + 2), from XLA's e = exp(-|x|), every
+# sum and product carried as a pair: with float32 roundings the value is about 3 ulps off (bound 2)
+# and the derivative 5 (bound 4).
 
 
 def _mish32(x: Array) -> Array:
     """x N / D: for x < 0 N = e (e + 2), D = N + 2 (e = exp(x)); for x >= 0 N = 1 + 2e,
     D = N + 2 e^2 (e = exp(-x), the same over e^-2), every sum and product carried as a float32
     pair. e = exp(-|x|) is XLA's (within 1 ulp), from ``_shifted_exp`` as the derivative's: the
-    same expression, which XLA computes once for both (value_and_grad 1.1x jax.nn's, where the pair
-    exp of ``f32.exp_pair`` here, 2.3x the time of XLA's, took 1.6-1.9x; jit 0.85-0.94x, 1.02x
-    before). t = N / D is rounded once: a reciprocal from d's bits and three Newton steps (no
+    same expression, which XLA computes once for both (value_and_grad 0.98-1.17x jax.nn's, where
+    the pair exp of ``f32.exp_pair`` here, 2.3x the time of XLA's, took 1.6-1.9x; jit 0.85-0.98x,
+    1.02x before). t = N / D is rounded once: a reciprocal from d's bits and three Newton steps (no
     division, whose result XLA would write out for its several users), t's residual by Dekker's
     product; then x t, carried, rounds once. e's error reaches the value times N/D's condition
     number in e (at most 1): 1.44 ulps at most (x = -2.0461; bound 2), with and without FMA, over
