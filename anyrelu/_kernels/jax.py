@@ -177,7 +177,25 @@ def _silu32(x: Array) -> Array:
     return _over_one_plus_exp(x, x, None, 80.0)
 
 
-@jax.custom_jvp
+def _second_from(slope: Callable[[Array], Array]) -> Callable[[Callable[[Array], Array]], Callable[[Array], Array]]:
+    """A derivative kernel as a ``custom_jvp`` whose tangent is autodiff of ``slope``, the same
+    derivative in a form that autodiff can go through (f'' by autodiff of f' written on the value
+    would be NaN at -inf: exp's rule multiplies a zero cotangent by exp(inf))."""
+
+    def wrap(dash: Callable[[Array], Array]) -> Callable[[Array], Array]:
+        kernel = jax.custom_jvp(dash)
+        kernel.defjvp(lambda primals, tangents: (kernel(*primals), jax.jvp(slope, primals, tangents)[1]))
+        return kernel
+
+    return wrap
+
+
+def _silu_slope(x: Array) -> Array:
+    """SiLU' from exp(-|x|), finite everywhere: autodiff of it is SiLU''."""
+    return _sigmoid_slope_of(x, x, None, x, None)
+
+
+@_second_from(_silu_slope)
 def _silu_dash32(x: Array) -> Array:
     """SiLU' = s (1 + x (1 - s)) with s = 1/D, D = 1 + e^-x: written on the value y = x s, it is
     ((1 + x) - y) / D, and (1 + y e) / D for x >= 0, where 1 + x - y would lose y's rounding
@@ -193,23 +211,12 @@ def _silu_dash32(x: Array) -> Array:
     ``value_and_grad`` is three loops and one exp, where a derivative apart (its own exp(-|x|),
     D^2 and a Newton reciprocal) cost 2.3-2.8x. For x < -88.7, e and d are inf and the quotient is
     0 (the exact value is below 64 smallest normals); + capped^2 * 0 makes -inf's -0.0 the limit
-    +0.0 (XLA drops a plain + 0). SiLU'' is autodiff of ``_silu_slope`` (below): through this form
-    it would be NaN at -inf (0 * exp(inf) in exp's rule)."""
+    +0.0 (XLA drops a plain + 0)."""
     y = _silu32(x)
     small, e, d, _, _ = _one_plus_exp(x, x, None)
     capped = jnp.minimum(y, jnp.float32(1000))  # y = x = inf above: inf * 0 would be NaN
     n = jnp.where(x < 0, (1 + small) - y, 1 + capped * e)
     return n / d + (capped * capped) * 0
-
-
-def _silu_slope(x: Array) -> Array:
-    """SiLU' from exp(-|x|), finite everywhere, for autodiff: its tangent is SiLU''."""
-    return _sigmoid_slope_of(x, x, None, x, None)
-
-
-@_silu_dash32.defjvp
-def _silu_dash32_jvp(primals: tuple[Array], tangents: tuple[Array]) -> tuple[Array, Array]:
-    return _silu_dash32(*primals), jax.jvp(_silu_slope, primals, tangents)[1]
 
 
 def _one_plus_exp(x: Array, a: Array, a_lo: Array | None) -> tuple[Array, Array, Array, Array, Array]:
@@ -266,10 +273,13 @@ def _shifted_exp(m: Array) -> tuple[Array, Array]:
     return jnp.exp(jnp.where(far, m + _SHIFT, m)), jnp.where(far, _SHIFT_BACK, jnp.float32(1))
 
 
-def _near_reciprocal(d: Array) -> Array:
-    """1/d to 1.5%: ``_rough_reciprocal`` and one Newton step, for a first-order correction."""
+def _near_reciprocal(d: Array, steps: int = 1) -> Array:
+    """1/d from ``_rough_reciprocal`` (12%) and Newton steps: 1.5% after one (for a first-order
+    correction), 2^-24 after three."""
     r = _rough_reciprocal(d)
-    return r * (2 - d * r)
+    for _ in range(steps):
+        r = r * (2 - d * r)
+    return r
 
 
 def _sigmoid_slope_of(x: Array, a: Array, a_lo: Array | None, k: Array, k_lo: Array | None) -> Array:
@@ -280,7 +290,9 @@ def _sigmoid_slope_of(x: Array, a: Array, a_lo: Array | None, k: Array, k_lo: Ar
     to first order, d_lo / d^2 through a 12% reciprocal and one Newton step; the products e v and
     d d round. E is XLA's float32 exp. SiLU: 2.70 ulps at worst (bound 4; x = -0.54), with and
     without FMA, 2.2x jax.nn's derivative, where a pair exp (``f32.exp_pair``) took 3.8x; carrying
-    the products' errors too (Dekker) gave 1.70 ulps at 2.9x, dropping v's 3.39 ulps."""
+    the products' errors too (Dekker) gave 1.70 ulps at 2.9x, dropping v's 3.39 ulps. The
+    derivatives themselves are now written on the value (``_silu_dash32``); this form, finite
+    everywhere, is what their second derivatives differentiate (``_second_from``)."""
     e_far, scale = _shifted_exp(-jnp.abs(a))
     e = e_far * scale
     d, d_lo = f32.fast_two_sum(e * 0 + 1, e)  # an array 1: XLA folds (e + 1) - 1 into e, and d_lo with it
@@ -335,7 +347,14 @@ def _gelu_tanh32(x: Array) -> Array:
     return _over_one_plus_exp(x, a, a_lo, 30.0)  # sigmoid(a) is 1 from x = 8.2 on
 
 
-@jax.custom_jvp
+def _gelu_tanh_slope(x: Array) -> Array:
+    """tanh-GELU' apart from the value, finite everywhere: autodiff of it is GELU''."""
+    a, a_lo, _, _ = _gelu_tanh_polynomial(x, _GELU_B)
+    k, k_lo, _, _ = _gelu_tanh_polynomial(x, _GELU_3B)
+    return _sigmoid_slope_of(x, a, a_lo, k, k_lo)
+
+
+@_second_from(_gelu_tanh_slope)
 def _gelu_tanh_dash32(x: Array) -> Array:
     """sigmoid(a) + k sigmoid(a) (1 - sigmoid(a)) with a = 2u and k = x a', on the value y as
     ``_silu_dash32`` is: ((1 + k) - a' y) / D for x < 0, (1 + a' y e) / D for x >= 0. 1 + k and
@@ -359,18 +378,6 @@ def _gelu_tanh_dash32(x: Array) -> Array:
     n = jnp.where(negative, n, above)
     n_lo = jnp.where(negative, below_lo, 0)
     return (n + (n_lo + n * (minus_lo * r))) / d + r * 0
-
-
-def _gelu_tanh_slope(x: Array) -> Array:
-    """tanh-GELU' apart from the value, finite everywhere, for autodiff: its tangent is GELU''."""
-    a, a_lo, _, _ = _gelu_tanh_polynomial(x, _GELU_B)
-    k, k_lo, _, _ = _gelu_tanh_polynomial(x, _GELU_3B)
-    return _sigmoid_slope_of(x, a, a_lo, k, k_lo)
-
-
-@_gelu_tanh_dash32.defjvp
-def _gelu_tanh_dash32_jvp(primals: tuple[Array], tangents: tuple[Array]) -> tuple[Array, Array]:
-    return _gelu_tanh_dash32(*primals), jax.jvp(_gelu_tanh_slope, primals, tangents)[1]
 
 
 # Softplus: max(x, 0) + log1p(e) / beta with e = exp(-|beta x|) as a pair (``f32.exp_pair``) and
@@ -482,9 +489,7 @@ def _mish32(x: Array) -> Array:
     w_lo = jnp.where(negative, below[1], above[1])
     d = jnp.where(negative, d_below[0], d_above[0])
     d_lo = jnp.where(negative, d_below[1], d_above[1])
-    r = _rough_reciprocal(d)  # d is in [1, 5]: 12%, and three Newton steps to 2^-24
-    for _ in range(3):
-        r = r * (2 - d * r)
+    r = _near_reciprocal(d, steps=3)  # d is in [1, 5]
     t = w * r  # (w + w_lo) / (d + d_lo) = t + t_lo, every term moderate
     td = t * d
     t_lo = (((w - td) - f32.product_error(t, d, td)) + (w_lo - t * d_lo)) * r
