@@ -17,6 +17,7 @@ from torch._dynamo.backends.common import aot_autograd  # noqa: E402
 from torch._functorch.aot_autograd import make_boxed_func  # noqa: E402
 
 import anyrelu  # noqa: E402
+from anyrelu._kernels import float32 as f32  # noqa: E402
 
 PUBLIC = sorted(name for name in anyrelu.__all__ if name not in ("get", "__version__"))
 
@@ -151,6 +152,64 @@ def test_exact_gelu_compiles_to_float32_operations_on_a_float32_cpu_tensor():
             assert not str(node.target).startswith(("anyrelu.", "aten.erf", "aten.expm1")), node.target
             value = node.meta.get("val")
             assert not isinstance(value, torch.Tensor) or value.dtype in (torch.float32, torch.int32, torch.bool), node
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script:DeprecationWarning")  # torch's own, as inductor loads
+def test_the_graph_kernels_split_floats_into_halves_whose_products_are_exact():
+    """The float32 kernels of a torch graph split by Veltkamp's product (a view as int32 is a round
+    trip through memory in inductor's AVX-512 loops): each half has at most 12 significant bits,
+    so Dekker's product error is a b - fl(a b) to 2^-33 of fl(a b) (NumPy's bit mask alike: 2^-34
+    at worst measured; a split whose products round is 2^-24 off)."""
+    rng = np.random.default_rng(7)
+    a = (rng.standard_normal(100_000) * np.exp2(rng.integers(-60, 60, 100_000))).astype(np.float32)
+    b = rng.standard_normal(100_000).astype(np.float32)
+    torch._dynamo.reset()
+    # and in inductor's vectorized loop (Dynamo passes the call to AOTAutograd whole, as anyrelu's
+    # own calls), compiled with -ffp-contract=off (with =fast too on gcc 12: intrinsics stay apart)
+    in_graph = torch.compiler.allow_in_graph(_product_error)
+    compiled = torch.compile(lambda a, b, p: in_graph(a, b, p) * 1, fullgraph=True)
+    for library, product_error in ((torch.from_numpy, f32.product_error), (torch.from_numpy, compiled),
+                                   (np.asarray, f32.product_error)):  # fmt: skip
+        x, y = library(a), library(b)
+        for v in (x, y):
+            high = np.asarray(f32.top_half(v))
+            assert _significant_bits(high) <= 12 and _significant_bits(np.asarray(v) - high) <= 12
+        p = x * y
+        exact = a.astype(np.float64) * b.astype(np.float64) - np.asarray(p).astype(np.float64)
+        error = np.asarray(product_error(x, y, p)).astype(np.float64)
+        assert (np.abs(error - exact) <= np.abs(np.asarray(p).astype(np.float64)) * 2.0**-33).all()
+
+
+def _product_error(a: torch.Tensor, b: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    return f32.product_error(a, b, p)
+
+
+def _significant_bits(v: np.ndarray) -> int:
+    """The most significant bits any nonzero element of float32 v has."""
+    mantissa, _ = np.frexp(v[v != 0].astype(np.float64))
+    bits = 0
+    while (mantissa * 2.0**bits % 1 != 0).any():
+        bits += 1
+    return bits
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+def test_compiled_float32_gelu_keeps_the_derivative_its_forward_computed_for_the_backward():
+    """With a gradient, the forward computes GELU' in the same loop as GELU and keeps it: the
+    backward is one product, as with F.gelu, whose graph keeps one tensor too (x); and the
+    gradient is the float32 kernel's derivative times the incoming gradient, bit for bit."""
+    x = torch.tensor(POINTS, dtype=torch.float32)
+    t = torch.linspace(-2, 2, x.numel())
+    capture = Capture()
+    torch._dynamo.reset()
+    leaf = x.clone().requires_grad_(True)
+    torch.compile(anyrelu.gelu, fullgraph=True, backend=capture.backend)(leaf).backward(t)
+    backward = capture.graphs[1].graph.nodes
+    assert {str(node.target) for node in backward if node.op == "call_function"} == {"aten.mul.Tensor"}
+    assert sum(node.op == "placeholder" for node in backward) == 2
+    value, slope = f32.gelu_with_slope(x)
+    assert _same_with_nan(value, f32.gelu(x)) and _same_with_nan(slope, f32.gelu_dash(x))
+    assert _same_with_nan(leaf.grad, slope * t)
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")

@@ -1013,11 +1013,9 @@ def gelu(x: torch.Tensor, approximate: bool, xp: ModuleType) -> Array:
     if approximate:
         return GELU_TANH[0](x, xp)
     if _compiled(x):
-        if _float32_cpu(x):
-            return GELU_GRAPH[0](x, xp)
         from .torch_graph import compiled_gelu
 
-        return compiled_gelu(x)
+        return compiled_gelu(x, xp)
     return GELU_EXACT[0](x, xp)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from .._checks import Array
+from . import float32 as f32
 from . import torch as kernels
 
 
@@ -92,27 +93,39 @@ def _(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class _GeluWithSlope(torch.autograd.Function):
-    """GELU whose backward multiplies by the derivative its forward computed; under double
-    backward the chain rule of ``_kernels.torch`` (its derivative is GELU'')."""
+    """GELU whose backward multiplies by the derivative its forward computed (``with_slope(x)``
+    gives both); under double backward ``chain(x, t)``, the chain rule of ``_kernels.torch``
+    (its derivative is GELU'')."""
 
     @staticmethod
-    def forward(x: torch.Tensor) -> Any:
-        return _gelu_with_slope(x)
+    def forward(x: torch.Tensor, with_slope: Any, chain: Any) -> Any:
+        return with_slope(x)
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
         ctx.mark_non_differentiable(output[1])
         ctx.save_for_backward(inputs[0], output[1])
+        ctx.chain = inputs[2]
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor, _: Any) -> torch.Tensor:
+    def backward(ctx: Any, grad: torch.Tensor, _: Any) -> tuple[torch.Tensor, None, None]:
         x, slope = ctx.saved_tensors
-        chain: torch.Tensor = kernels.gelu_chain(x, grad) if torch.is_grad_enabled() else slope * grad
-        return chain  # create_graph: f'' through _kernels.torch; else eager's dash(x).mul_(t), the same product
+        # create_graph: f'' through _kernels.torch; else eager's dash(x).mul_(t), the same product
+        chain: torch.Tensor = ctx.chain(x, grad) if torch.is_grad_enabled() else slope * grad
+        return chain, None, None
 
 
-def compiled_gelu(x: torch.Tensor) -> Array:
-    """Exact GELU inside a torch.compile graph (see above)."""
+def compiled_gelu(x: torch.Tensor, xp: Any) -> Array:
+    """Exact GELU inside a torch.compile graph: a CPU float32 tensor's from ``float32.py``'s
+    plain operations, which inductor fuses (``_kernels.torch.GELU_GRAPH``), other tensors' from
+    the custom ops above. With x requiring grad the forward computes the derivative too, in the
+    same loop, and keeps it for the backward instead of x: on an AVX-512 Xeon the loop takes 1.30
+    ms per 262144 elements against 1.24 for the value alone, and a compiled MLP training step
+    1.15-1.19x the step with F.gelu, against 1.20x with the derivative computed again in the
+    backward."""
+    float32_cpu = x.dtype == torch.float32 and x.device.type == "cpu"
     if x.requires_grad and torch.is_grad_enabled():
-        return _GeluWithSlope.apply(x)[0]
-    return _gelu(x)
+        if float32_cpu:
+            return _GeluWithSlope.apply(x, f32.gelu_with_slope, kernels.GELU_GRAPH[2])[0]
+        return _GeluWithSlope.apply(x, _gelu_with_slope, kernels.gelu_chain)[0]
+    return kernels.GELU_GRAPH[0](x, xp) if float32_cpu else _gelu(x)
