@@ -184,6 +184,23 @@ def _product_error(a: torch.Tensor, b: torch.Tensor, p: torch.Tensor) -> torch.T
     return f32.product_error(a, b, p)
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.script:DeprecationWarning")  # torch's own, as inductor loads
+def test_the_graph_kernels_scale_by_powers_of_two_exactly():
+    """The float32 kernels of a torch graph make 2^n by exp2 of the integer n (a view of n's bits as
+    float32 costs a round trip through memory in inductor's loops): exactly 2^n for every normal
+    power, eager and in inductor's vectorized loop and (one element at a time) its scalar one, as
+    the views give it in NumPy (and JAX)."""
+    n = np.arange(-126, 128, dtype=np.float32)
+    exact = np.ldexp(np.float32(1), n.astype(np.int32))
+    torch._dynamo.reset()
+    in_graph = torch.compiler.allow_in_graph(f32._power_of_two)
+    compiled = torch.compile(lambda v: in_graph(v), fullgraph=True)
+    one_by_one = np.concatenate([np.asarray(compiled(torch.from_numpy(n[i : i + 1]))) for i in range(n.size)])
+    for got in (f32._power_of_two(torch.from_numpy(n)), compiled(torch.from_numpy(n)), one_by_one,
+                f32._power_of_two(n)):  # fmt: skip
+        assert np.array_equal(np.asarray(got), exact)
+
+
 def _significant_bits(v: np.ndarray) -> int:
     """The most significant bits any nonzero element of float32 v has."""
     mantissa, _ = np.frexp(v[v != 0].astype(np.float64))
