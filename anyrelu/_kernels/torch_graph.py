@@ -119,10 +119,10 @@ def compiled_gelu(x: torch.Tensor, xp: Any) -> Array:
     """Exact GELU inside a torch.compile graph: a CPU float32 tensor's from ``float32.py``'s
     plain operations, which inductor fuses (``_kernels.torch.GELU_GRAPH``), other tensors' from
     the custom ops above. With x requiring grad the forward computes the derivative too, in the
-    same loop, and keeps it for the backward instead of x: on an AVX-512 Xeon the loop takes
-    1.21-1.30 ms per 262144 elements (1.29-1.38 before ``exp_pair`` made its powers of two by
-    exp2), about 0.06 more than the value alone, and a compiled MLP training step 1.15-1.22x the
-    step with F.gelu, against 1.20x with the derivative computed again in the backward."""
+    same loop, and keeps it for the backward instead of x: on an AVX-512 Xeon the loop compiled
+    alone takes 1.18-1.22 ms per 262144 elements (1.43-1.51 inside a compiled MLP step, whose
+    loop inductor orders its own way), and the step 1.15-1.23x the step with F.gelu, against
+    1.20x with the derivative computed again in the backward."""
     float32_cpu = kernels._float32_cpu(x)
     if x.requires_grad and torch.is_grad_enabled():
         if float32_cpu:
