@@ -95,7 +95,7 @@ def exp_pair(m: Array, flush: bool = False) -> tuple[Array, Array, Array, Array]
     the C library's in its scalar ones, and eager torch's: tested), as a view is a round trip
     through memory in inductor's loops (with flush, GELU and its derivative compiled alone took
     1.21 ms per 262144 elements on an AVX-512 Xeon, against 1.29 with two views; inside a
-    compiled MLP step, 1.43-1.51 either way)."""
+    compiled MLP step, 1.39-1.51 either way)."""
     xp = _namespace(m)
     n = xp.ceil(m * _c(1 / math.log(2)))
     r_hi = m - n * _LN2_HI
@@ -412,7 +412,7 @@ def _gelu_from(x: Array, _: Array, e: tuple[Array, Array], n: tuple[Array, Array
     # elements: GELU 1.25 ms against 1.43 with e first; GELU with its derivative 1.18-1.22 against
     # 1.32-1.36, and 1.41 against 1.69 where inductor stores the derivative first; the derivative
     # alone 1.25 against 1.05 (the one order measured worse). In a compiled MLP step the loop took
-    # 1.45-1.5 ms in every order.
+    # 1.39-1.51 ms in every order.
     q = mul(*n, *e)
     a = _minimum(xp.abs(x), 1000)
     p = a * q[0]

@@ -1004,7 +1004,7 @@ gelu_value, gelu_chain = _gelu_value, GELU_EXACT[2]  # for torch_graph
 # Exact GELU of a float32 CPU tensor in a torch.compile graph: ``float32``'s GELU (JAX's float32
 # kernel: the Mills ratio and an exp pair; 0.32 of the bound under inductor), plain float32 operations that
 # inductor fuses into one vectorized loop with its neighbours; a compiled MLP training step with it
-# takes 1.06-1.1x the step with F.gelu on an AVX2 EPYC and 1.15-1.20x on an AVX-512 Xeon (with the
+# takes 1.06-1.1x the step with F.gelu on an AVX2 EPYC and 1.15-1.23x on an AVX-512 Xeon (with the
 # forward's derivative kept: ``torch_graph.compiled_gelu``), where the float64 erfc behind custom
 # ops took 1.4-1.5x.
 # Not eager (a few hundred of torch's operations a call) nor CUDA (not yet measured there).

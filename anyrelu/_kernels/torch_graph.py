@@ -120,7 +120,7 @@ def compiled_gelu(x: torch.Tensor, xp: Any) -> Array:
     plain operations, which inductor fuses (``_kernels.torch.GELU_GRAPH``), other tensors' from
     the custom ops above. With x requiring grad the forward computes the derivative too, in the
     same loop, and keeps it for the backward instead of x: on an AVX-512 Xeon the loop compiled
-    alone takes 1.18-1.22 ms per 262144 elements (1.43-1.51 inside a compiled MLP step, whose
+    alone takes 1.18-1.22 ms per 262144 elements (1.39-1.51 inside a compiled MLP step, whose
     loop inductor orders its own way), and the step 1.15-1.23x the step with F.gelu, against
     1.20x with the derivative computed again in the backward."""
     float32_cpu = kernels._float32_cpu(x)
