@@ -348,9 +348,9 @@ CHUNKED = [
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
 def test_torch_kernels_run_in_chunks_give_the_whole_tensors_bits(dtype):
     """The kernels that run a large CPU tensor in chunks (_kernels.torch._chunked: 32768 float64 elements a thread,
-    2^18 for hard swish) give what they give on the whole tensor at once, NaN where it gives NaN;
-    and so do the public functions and their gradients that use them, at a size that is no
-    multiple of a chunk."""
+    2^16 or 2^18 for hard swish, by the level-2 cache) give what they give on the whole tensor at
+    once, NaN where it gives NaN; and so do the public functions and their gradients that use
+    them, at a size that is no multiple of a chunk."""
     torch = pytest.importorskip("torch", reason="torch is not installed")
     import anyrelu
     from anyrelu._kernels import torch as torch_kernels
@@ -381,6 +381,39 @@ def test_torch_kernels_run_in_chunks_give_the_whole_tensors_bits(dtype):
     same(slope, torch_kernels._gelu_dash.__wrapped__(x))
     value, slope = torch_kernels.gelu_with_slope(x[: 65536 - 1])  # too small for chunks
     same(slope, torch_kernels._gelu_dash.__wrapped__(x[: 65536 - 1]))
+
+
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        ({"index0": ("1", "48K"), "index1": ("1", "64K"), "index2": ("2", "2048K"), "index3": ("3", "480M")}, 1 << 21),
+        ({"index0": ("1", "32K"), "index2": ("2", "1M")}, 1 << 20),
+        ({"index0": ("1", "32K"), "index2": ("2", "524288")}, 1 << 19),
+        ({"index0": ("1", "32K"), "index3": ("3", "32M")}, 0),  # no level 2
+        ({"index1": ("1", "32K"), "index2": ("2", "2M"), "uevent": None}, 1 << 21),  # a file beside the entries
+        ({"index2": ("2", "lots")}, 0),
+        ({}, 0),
+    ],
+)
+def test_torch_hard_swish_chunk_reads_the_level_two_cache_or_gives_zero(tmp_path, entries, expected):
+    """Hard swish's chunk size follows the level-2 cache's size read from a sysfs-like folder: K and
+    M units, bare bytes, and 0 (the larger, cache-blind chunks) where the folder, the level-2 entry
+    or its size is missing or unreadable."""
+    pytest.importorskip("torch", reason="torch is not installed")
+    from anyrelu._kernels import torch as torch_kernels
+
+    for name, entry in entries.items():
+        if entry is None:
+            (tmp_path / name).write_text("")
+            continue
+        level, size = entry
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "level").write_text(level + "\n")
+        (tmp_path / name / "size").write_text(size + "\n")
+    assert torch_kernels._level_two_cache(str(tmp_path)) == expected
+    assert torch_kernels._level_two_cache(str(tmp_path / "absent")) == 0
+    small = torch_kernels._HARD_SWISH_CHUNK == 1 << 18
+    assert small == (torch_kernels._level_two_cache() >= 1 << 21)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
