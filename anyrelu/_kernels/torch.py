@@ -1069,13 +1069,14 @@ def _level_two_cache(base: str = "/sys/devices/system/cpu/cpu0/cache") -> int:
 
 
 # Hard swish's chunk, in bytes of each of its three arrays (x's part, hardsigmoid's, the output's)
-# per thread: 2^16 float32 elements where the three fit in 3/8 of a core's level-2 cache, else
-# 2^18. At 10^6 elements on one thread, alternated in one process: on an AVX-512 Xeon (2 MB of L2)
-# 2.0-2.2x F.hardswish in chunks of 2^16, 2.4 in 2^17 and 2.8-2.9 in 2^18, where a binary
-# operation on 2^18 elements took 14x its time on 2^16 (its 3 MB spill the L2); on an AVX2 AMD
-# EPYC, whose torch operations cost 3-7 us a call, 2^16's chunks measured 3.8-4.9x and 2^18's
-# 3.2-3.5x (4.3-5.2x for the whole tensor: its temporaries' fresh pages).
-_HARD_SWISH_CHUNK = 1 << 18 if _level_two_cache() >= 1 << 21 else 1 << 20
+# per thread: the kernels' own ``_CHUNK`` (2^16 float32 elements) where the three fit in 3/8 of a
+# core's level-2 cache, else 2^18 elements. At 10^6 elements on one thread, alternated in one
+# process: on an AVX-512 Xeon (2 MB of L2) 2.0-2.2x F.hardswish in chunks of 2^16, 2.4 in 2^17
+# and 2.8-2.9 in 2^18, where a binary operation on 2^18 elements took 14x its time on 2^16 (its
+# 3 MB spill the L2); on an AVX2 AMD EPYC, whose torch operations cost 3-7 us a call, 2^16's
+# chunks measured 3.8-4.9x and 2^18's 3.2-3.5x (4.3-5.2x for the whole tensor: its temporaries'
+# fresh pages).
+_HARD_SWISH_CHUNK = _CHUNK if _level_two_cache() >= 8 * _CHUNK else 1 << 20
 
 
 @functools.partial(_chunked, itemsize=4, chunk=_HARD_SWISH_CHUNK)
@@ -1083,9 +1084,9 @@ def _hard_swish(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
     """x * hard_sigmoid(x), 0 (+0.0) for x <= -3 through threshold: F.hardswish gives -0.0 there
     and NaN at -inf, and its x * 6 / 6 is x only to an ulp above 3 (and inf above max / 6). Three
     roundings: 1.8 ulp at worst in float32 on every ATen capability. hardsigmoid first, the one
-    operation that reads x from memory (its division hides behind the read: 2.0-2.2x F.hardswish
-    against 2.4 with threshold first, in chunks of 2^16 on the Xeon; the same in chunks of 2^18);
-    threshold writes into the output and the product goes over it: one temporary."""
+    operation that reads x from memory (its division hides behind the read; 2.4x F.hardswish with
+    threshold first in the Xeon's chunks, see _HARD_SWISH_CHUNK); threshold writes into the output
+    and the product goes over it: one temporary."""
     if x.dtype not in _NATIVE_DTYPES:  # the half types: in float32, rounded once
         return _rounded(_hard_swish(x.float()), x.dtype, out)
     h = _hardsigmoid(x)
