@@ -7,10 +7,12 @@ claims is covered: 0, inside (0, 1), 1, above 1, negative.
 
 from __future__ import annotations
 
+import math
+
 import array_api_compat.numpy as npx
 import numpy as np
 import pytest
-from helpers import special_values
+from helpers import assert_same_bits, special_values
 
 from anyrelu import relu, relu_dash
 from anyrelu._kernels import cupy as cupy_kernels
@@ -383,6 +385,39 @@ def test_torch_kernels_run_in_chunks_give_the_whole_tensors_bits(dtype):
     same(slope, torch_kernels._gelu_dash.__wrapped__(x[: 65536 - 1]))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+def test_torch_gelu_floors_that_keep_exp_and_erfc_normal_change_no_bit(dtype, monkeypatch):
+    """Below float64, torch's GELU kernels clip x where their float64 exp and erfc stay normal
+    numbers (x86 takes a slow path for a result that is subnormal or underflows): +-20 for exact
+    GELU, -21 for the tanh form. Their bits, signs of zero included, are those of the wide clips
+    that float64 keeps (64 and 1000), on every float in [-100, 100] that is a multiple of 2^-6 and
+    on random data, subnormals, extremes, infinities and NaN."""
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    import array_api_compat.torch as torch_namespace
+
+    from anyrelu._kernels import torch as torch_kernels
+
+    grid = np.arange(-100 * 64, 100 * 64 + 1) / 64
+    points = np.concatenate([grid, _random_data("float64" if dtype == "bfloat16" else dtype).astype(np.float64)])
+    x = torch.from_numpy(np.concatenate([points, special_values("float32").astype(np.float64)])).to(
+        getattr(torch, dtype)
+    )
+    assert torch_kernels._gelu_limit(x) == 20 and torch_kernels._gelu_tanh_floor(x) == 21
+    # where the float32 value and derivative are 0 or beyond any float32 (float64 floats: erfc, exp)
+    assert math.erfc(20 / math.sqrt(2)) > 2.0**-1022 and math.exp(-200) > 2.0**-1022
+    z = -21 * (torch_kernels._Z1 + torch_kernels._Z3 * 21 * 21)
+    assert math.exp(z) > 2.0**-1022 and math.exp(-z) < 2.0**1023
+    kernels = ["_gelu_value", "_gelu_dash", "_gelu_tanh_value", "_gelu_tanh_dash"]
+    narrow = {name: getattr(torch_kernels, name)(x) for name in kernels}
+    narrow_pair = torch_kernels.gelu_with_slope(x)
+    monkeypatch.setattr(torch_kernels, "_gelu_limit", lambda _: 64.0)
+    monkeypatch.setattr(torch_kernels, "_gelu_tanh_floor", lambda _: 1000.0)
+    for name in kernels:
+        assert_same_bits(narrow[name], getattr(torch_kernels, name)(x), torch_namespace)
+    for got, wide in zip(narrow_pair, torch_kernels.gelu_with_slope(x), strict=True):
+        assert_same_bits(got, wide, torch_namespace)
+
+
 @pytest.mark.parametrize(
     ("entries", "expected"),
     [
@@ -430,6 +465,38 @@ def test_numpy_erfc_is_the_array_api_erfc_bit_for_bit(dtype):
     assert got.dtype == want.dtype == x.dtype
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     np.testing.assert_array_equal(_bits(got[~np.isnan(got)]), _bits(want[~np.isnan(want)]))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("name", ["hard_sigmoid", "hard_sigmoid_dash", "hard_swish_dash"])
+def test_numpy_hard_kernels_without_selects_are_the_reference(dtype, name):
+    """NumPy's hard sigmoid, its derivative and hard swish's derivative clip and multiply by flags
+    where the reference selects (selects branch on the data): the same bits, signs of zero
+    included, on random data, the kinks' neighbours, every float16, and on offset, strided,
+    byte-swapped, 2-d and 0-d arrays."""
+    import anyrelu
+    from anyrelu._reference import REFERENCE
+
+    np_dtype = np.dtype(dtype)
+    kinks = np.nextafter(np.array([-3, -3, 3, 3], np_dtype), np.array([-9, 9, -9, 9], np_dtype))
+    values = np.concatenate([_random_data(dtype), kinks, np.linspace(-4, 4, 4001, dtype=np_dtype), [-1.5, -3, 3]])
+    values = values.astype(np_dtype)
+    if dtype == "float16":
+        values = np.concatenate([values, np.arange(1 << 16, dtype=np.uint16).view(np.float16)])
+    values = values[~_signalling(values)]  # NumPy reports an invalid operation for those, as the reference
+    for x in (values, values[1:], values[::3], values.astype(np_dtype.newbyteorder(">")), values[:100].reshape(20, 5),
+              values[5:6].reshape(())):  # fmt: skip
+        got = getattr(anyrelu, name)(x)
+        want = REFERENCE[name](np.asarray(x, dtype=np_dtype), npx)
+        assert type(got) is np.ndarray and got.dtype == np_dtype and got.shape == x.shape
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_array_equal(_bits(got[~np.isnan(got)]), _bits(want[~np.isnan(want)]))
+
+
+def _signalling(values: np.ndarray) -> np.ndarray:
+    """Where values holds a signalling NaN (the top bit of the significand clear)."""
+    quiet = 1 << (np.finfo(values.dtype).nmant - 1)
+    return np.isnan(values) & ((values.view(f"u{values.dtype.itemsize}") & quiet) == 0)
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32"])

@@ -849,14 +849,28 @@ MISH = _with_slope(
 # ---- exact GELU: x Phi(x) = x/2 erfc(-x/sqrt(2)) with torch's erfc (within 1 ulp), in float64 and
 # rounded once (float32's argument x * fl(1/sqrt(2)) would be rounded before erfc sees it: 4 ulp
 # off near x = -1.5, where erfc's condition number is 3). F.gelu's 1 + erf cancels for x < 0.
+#
+# x is clipped to +-_gelu_limit(x): 20 for float32 and the half types, where erfc(20/sqrt(2)) and
+# e^-200 are normal float64 numbers. An exp or erfc whose result is subnormal or underflows takes
+# a slow path on x86 (per element, torch's float64 erfc 7x slower, exp 18x where it overflows or
+# gives 0 and 150x where its result is subnormal; torch sets no flush-to-zero), and GELU and its
+# derivative round to 0 in float32 below x = -14.6 either way; float64 keeps 64 (GELU is 1e-306 at
+# x = -37.5, not 0). The derivative's last operations are one addcmul and one add, where
+# (erfc + c x e^(-a^2)) / 2 took three: 5% less time.
+_GELU_SQRT_HALF = -1 / math.sqrt(2)  # a = -x/sqrt(2), erfc's argument
+_GELU_SLOPE = -1 / math.sqrt(math.pi)  # x phi(x) = -a e^(-a^2) / sqrt(pi)
+
+
+def _gelu_limit(x: torch.Tensor) -> float:
+    return 64.0 if x.dtype == torch.float64 else 20.0
 
 
 @_chunked
 def _gelu_value(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
-    """x/2 erfc(-x/sqrt(2)) in place on one float64 copy of x floored at -1000 (-inf * 0 would be
-    NaN; erfc(707) is 0)."""
-    w = torch.clamp(x, min=-1000.0).double()
-    return _rounded((w * (-1 / math.sqrt(2))).erfc_().mul_(w.mul_(0.5)), x.dtype, out)  # x/2 first: 2 x overflows
+    """x/2 erfc(-x/sqrt(2)) in place on one float64 copy of x floored at -_gelu_limit (-inf * 0
+    would be NaN)."""
+    w = torch.clamp(x, min=-_gelu_limit(x)).double()
+    return _rounded((w * _GELU_SQRT_HALF).erfc_().mul_(w.mul_(0.5)), x.dtype, out)  # x/2 first: 2 x overflows
 
 
 @_chunked
@@ -866,31 +880,35 @@ def _gelu_dash(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
 
 
 def _gelu_slope_parts(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """erfc(a) and x e^(-a^2), a = -x/sqrt(2), in float64 from x clipped to ±64 (e^(-a^2)
-    underflows beyond 38.6, erfc(a) is 0 and 2 there): -inf gives 0 and -0.0. a^2 carries a's
-    rounding twice, 2^-52 relative, which e^(-a^2) turns into a^2 2^-52 <= 2^-41."""
-    w = torch.clamp(x, -64.0, 64.0).double()
-    a = w * (-1 / math.sqrt(2))
-    g = torch.addcmul(a.new_zeros(()), a, a, value=-1.0).exp_().mul_(w)  # -a^2 in one pass
+    """erfc(a) and b + x phi(x) = b - a e^(-a^2) / sqrt(pi), a = -x/sqrt(2), in float64 from x
+    clipped to +-_gelu_limit. a^2 carries a's rounding twice, 2^-52 relative, which e^(-a^2) turns
+    into a^2 2^-52 <= 2^-41. b is 1e-60 where the result is rounded to a narrower type, 0 in
+    float64: GELU' is negative below x = -0.75, and its float64 value from x = -20 is -1.1e-86, so
+    that -inf's float32 result would be -0.0, not the limit +0.0; with b every x below -16.7 gives
+    +0.0 (GELU' rounds to 0 in float32 below x = -14.6), and b moves no
+    float64 value above 9e-45 (it is below half an ulp of them)."""
+    limit = _gelu_limit(x)
+    w = torch.clamp(x, -limit, limit).double()
+    a = w.mul_(_GELU_SQRT_HALF)
+    g = torch.addcmul(a.new_zeros(()), a, a, value=-1.0).exp_()  # -a^2 in one pass
+    g = torch.addcmul(a.new_full((), 0.0 if x.dtype == torch.float64 else 1e-60), g, a, value=_GELU_SLOPE)
     return a.erfc_(), g
 
 
-def _gelu_slope(e: torch.Tensor, g: torch.Tensor, keep: bool = False) -> Array:
-    """Phi(x) + x phi(x) = (erfc(a) + 2/sqrt(2 pi) x e^(-a^2)) / 2, in place on e unless ``keep``:
-    -inf gives (0 + -0.0) / 2 = +0.0."""
-    c = 2 / math.sqrt(2 * math.pi)
-    return (torch.add(e, g, alpha=c) if keep else e.add_(g, alpha=c)).mul_(0.5)
+def _gelu_slope(e: torch.Tensor, g: torch.Tensor) -> Array:
+    """Phi(x) + x phi(x) = erfc(a) / 2 + g, in place on g: -inf gives +0.0 (b, or 0 + -0.0 in
+    float64)."""
+    return g.add_(e, alpha=0.5)
 
 
 def _gelu_with_slope(x: torch.Tensor, out: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[Array, Array]:
     """GELU and its derivative at once, one erfc for both, with _gelu_value's and _gelu_dash's
-    operations, so their bits (erfc's argument from x clipped to ±64 is erfc's from x floored at
-    -1000: 0 below -64 and 2 above 64 in float64; their halvings are not moved, as they are not
-    exact where a float64 result is subnormal). For torch.compile (``torch_graph``)."""
+    operations, so their bits (erfc's argument from x clipped to +-_gelu_limit is erfc's from x
+    floored there: erfc is 2 above the limit in float64). For torch.compile (``torch_graph``)."""
     value, slope = (None, None) if out is None else out
     e, g = _gelu_slope_parts(x)
-    slope = _rounded(_gelu_slope(e, g, keep=True), x.dtype, slope)
-    half = torch.clamp(x, min=-1000.0).double().mul_(0.5)
+    slope = _rounded(_gelu_slope(e, g), x.dtype, slope)
+    half = torch.clamp(x, min=-_gelu_limit(x)).double().mul_(0.5)
     return _rounded(e.mul_(half), x.dtype, value), slope
 
 
@@ -949,12 +967,21 @@ _Z1 = 2 * math.sqrt(2 / math.pi)  # z = x (_Z1 + _Z3 x^2)
 _Z3 = _Z1 * 0.044715
 
 
+def _gelu_tanh_floor(x: torch.Tensor) -> float:
+    """Where x is floored: 21 below float64, where z(-21) = -694.3 keeps e^-z and e^z normal
+    float64 numbers (an exp that overflows or underflows takes a slow path on x86: 18x and 150x
+    per element, see _gelu_limit), where the float32 value and derivative are 0 (from x = -10.9
+    on); 1000 in float64, where both are normal numbers down to x = -21.1 (e^-z is inf below, and
+    x / inf -0.0)."""
+    return 1000.0 if x.dtype == torch.float64 else 21.0
+
+
 @_chunked
 def _gelu_tanh_value(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
-    """x s(z) = x / (1 + e^-z), from x floored at -1000 (there e^-z is inf and x / inf -0.0; x s(z)
-    would be -inf * 0 at -inf): float64's exp and a division cost less than its sigmoid. -z is
-    x (-_Z3 x^2 - _Z1), z's own roundings negated."""
-    w = torch.clamp(x, min=-1000.0).double()  # clamp_ has no vmap rule
+    """x s(z) = x / (1 + e^-z), from x floored at -_gelu_tanh_floor (x s(z) would be -inf * 0 at
+    -inf): float64's exp and a division cost less than its sigmoid. -z is x (-_Z3 x^2 - _Z1), z's
+    own roundings negated."""
+    w = torch.clamp(x, min=-_gelu_tanh_floor(x)).double()  # clamp_ has no vmap rule
     minus_z = torch.addcmul(w.new_full((), -_Z1), w, w, value=-_Z3).mul_(w)  # one pass for three
     return _rounded(w.div_(minus_z.exp_().add_(1)), x.dtype, out)
 
@@ -963,9 +990,9 @@ def _gelu_tanh_value(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
 def _gelu_tanh_dash(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
     """f' = s(z) + x z' s(z) s(-z) = e (x z' + d) / d^2 with e = e^z, d = 1 + e: as SiLU's, the
     sum cancels only near f''s zero (x = -0.75), not for every x < -1 as 1 + x z' s(-z) does. x z'
-    = 3 z - 2 _Z1 x; x clipped to [-1000, 10] (f' is 1 above 10 in float32, and e^z finite), +0.0
-    added for f'(-inf) = +0.0 (not 0 * -inf)."""
-    w = torch.clamp(x, -1000.0, 10.0).double()
+    = 3 z - 2 _Z1 x; x clipped to [-_gelu_tanh_floor, 10] (f' is 1 above 10 in float32, and e^z
+    finite), +0.0 added for f'(-inf) = +0.0 (not 0 * -inf)."""
+    w = torch.clamp(x, -_gelu_tanh_floor(x), 10.0).double()
     z = torch.addcmul(w.new_full((), _Z1), w, w, value=_Z3).mul_(w)
     slope = w.mul_(-2 * _Z1).add_(z, alpha=3.0)  # x z'
     e = z.exp_()
