@@ -205,6 +205,33 @@ def _power_of_two(n: torch.Tensor) -> torch.Tensor:
     return f32._power_of_two(n)
 
 
+@pytest.mark.thread_unsafe  # the flush-to-zero mode is the thread's
+def test_the_graph_gelu_forms_no_subnormal_number_where_its_result_is_normal():
+    """x86 takes a slow path for each subnormal operand or result, and torch sets no flush-to-zero:
+    the float32 GELU kernel of a torch graph (value and derivative) rounds each pair to one float32
+    before 2^n scales it, and flushes 2^n where the result is within the underflow rule, so that
+    it gives the same bits with the CPU's flush-to-zero and denormals-are-zero modes on as off, on
+    every float32 in [-20, 20] that is a multiple of 2^-10 and random normal numbers. Eager torch
+    operations on pieces below torch's grain size, which run on this thread."""
+    rng = np.random.default_rng(3)
+    x = np.concatenate([np.arange(-20 * 1024, 20 * 1024 + 1) / 1024, rng.standard_normal(20_000) * 10])
+    x = torch.from_numpy(np.concatenate([x, POINTS]).astype(np.float32))
+
+    def run() -> list[torch.Tensor]:
+        return [torch.cat(parts) for parts in zip(*(f32.gelu_with_slope(v) for v in x.split(16384)), strict=True)]
+
+    on_and_off = []
+    try:
+        for flush in (True, False):
+            if not torch.set_flush_denormal(flush):
+                pytest.skip("this CPU has no flush-to-zero mode torch can set")
+            on_and_off.append(run())
+    finally:
+        torch.set_flush_denormal(False)
+    for flushed, kept in zip(*on_and_off, strict=True):
+        assert _same_with_nan(flushed, kept)
+
+
 def _significant_bits(v: np.ndarray) -> int:
     """The most significant bits any nonzero element of float32 v has."""
     mantissa, _ = np.frexp(v[v != 0].astype(np.float64))
