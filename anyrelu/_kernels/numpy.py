@@ -459,6 +459,31 @@ def _mish(w: Array) -> Array:
     return n
 
 
+def _mish_dash(w: Array) -> Array:
+    """e (4 (1 + w) + e ((6 + 4w) + e (4 + e))) / d^2 with e = exp(w), d = e (e + 2) + 2: the
+    reference's one denominator, here in float64 with no select, rounded once. Its only
+    cancellation (near w = -1.9) is between terms that carry no rounded exp, where the condition
+    number is large. w clipped to [-200, 40]: the float32 derivative is -0.0 below -104 (+0.0 once
+    the kernel adds it), e^-200 is a normal float64 number (x86 takes a slow path for a subnormal
+    one), and at 40 the quotient is 1 and e^4 finite."""
+    np.clip(w, -200.0, 40.0, out=w)  # NaN stays
+    e = np.exp(w)
+    q = np.multiply(w, 4.0, out=w)
+    q += 4.0  # 4 (1 + w)
+    top = np.add(e, 4.0)
+    top *= e
+    top += q
+    top += 2.0  # 6 + 4w
+    top *= e
+    top += q
+    top *= e
+    d = np.add(e, 2.0, out=q)
+    d *= e
+    d += 2.0
+    top /= d
+    return np.divide(top, d, out=top)
+
+
 def _squareplus(w: Array, b: float) -> Array:
     """max(w, 0) + (b/2) / (sqrt(w^2 + b) + |w|): (w + sqrt(w^2 + b)) / 2 rewritten so that
     neither term cancels, on either side of 0 (w^2 is exact for a float32 w, and cannot overflow)."""
@@ -621,6 +646,7 @@ KERNELS = {
     "silu_dash": _widened("silu_dash", _silu_dash, plus_zero=True),
     "squareplus": _widened("squareplus", _squareplus),
     "mish": _widened("mish", _mish),
+    "mish_dash": _widened("mish_dash", _mish_dash, plus_zero=True),
     # softplus for beta 1 (for other betas e / beta may be normal where e underflows); exact GELU
     "softplus": _where_parameter("softplus", _widened("softplus", _softplus), lambda beta: beta == 1),
     "softplus_dash": _where_parameter(

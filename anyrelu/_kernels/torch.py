@@ -816,14 +816,22 @@ def _mish_value(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
 
 @_chunked
 def _mish_dash(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
-    """mish'(x) = t + x s(x) (1 - t²), t = tanh(softplus(x)), in float64 rounded once; x clipped to
-    ±1000 (-inf gives 0 + (-0.0) = +0.0, +inf 1 + 1000 * 0). 1 - t² cancels for a large x, but
-    there it is a term below float32's half ulp of t."""
-    w = torch.clamp(x, -1000.0, 1000.0).double()
-    t = torch.exp(w).log1p_().tanh_()
-    s = torch.sigmoid(w).mul_(w)
-    sech2 = w.copy_(t).mul_(t).neg_().add_(1)  # w's memory, no longer needed
-    return _rounded(s.mul_(sech2).add_(t), x.dtype, out)
+    """mish'(x) = e (4 (1 + x) + e ((6 + 4x) + e (4 + e))) / d² + b, e = e^x, d = e (e + 2) + 2: the
+    reference's one denominator, in float64 rounded once to x's dtype (0.5 ulp), with one exp and
+    no tanh or log1p (torch's exp, log1p and tanh run MKL's code, which on an AMD EPYC took 2.3x
+    the time of this form against 1.0x of torch's sigmoid). Its one cancellation (near x = -1.9)
+    is between terms that carry no rounded exp, where the condition number is large. x clipped to
+    [-200, 40]: e^-200 is a normal float64 number (x86 takes a slow path for a subnormal one), the
+    narrow derivative is 0 from x = -104 on, and at 40 the quotient is 1 and e^4 finite. b = 1e-60,
+    below half an ulp of every float32 result above 9e-45, makes the tail's -0.0 the limit +0.0."""
+    w = torch.clamp(x, -200.0, 40.0).double()
+    e = torch.exp(w)
+    p = e + 2
+    d = torch.addcmul(p.new_full((), 2.0), e, p)  # e (e + 2) + 2
+    h = torch.add(w.new_full((), 6.0), w, alpha=4.0)  # 6 + 4x
+    r = torch.addcmul(h, p.add_(2.0), e)  # (6 + 4x) + e (e + 4)
+    top = torch.addcmul(h.sub_(2.0), r, e).mul_(e)  # e (4 (1 + x) + e r)
+    return _rounded(torch.addcdiv(w.new_full((), 1e-60), top, d.mul_(d)), x.dtype, out)
 
 
 def _mish_second(x: torch.Tensor) -> Array:

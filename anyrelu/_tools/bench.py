@@ -118,6 +118,30 @@ NUMPY_FORMULAS: tuple[tuple[str, str, Callable[[np.ndarray], Any], float], ...] 
 )  # fmt: skip
 
 
+def _silu_dash(x: np.ndarray) -> Any:
+    s = 1 / (1 + np.exp(-x))
+    return s * (1 + x * (1 - s))
+
+
+def _mish_dash(x: np.ndarray) -> Any:
+    t = np.tanh(np.logaddexp(x, 0))
+    return t + x * (1 - t * t) / (1 + np.exp(-x))
+
+
+# The derivatives, against the formula a user would write: shown with no limit (the issue that set
+# the limits set none for them).
+NUMPY_DASH_FORMULAS: tuple[tuple[str, str, Callable[[np.ndarray], Any]], ...] = (
+    ("elu_dash", "np.where(x > 0, 1, np.exp(x))", lambda x: np.where(x > 0, 1, np.exp(x))),
+    ("softplus_dash", "1 / (1 + np.exp(-x))", lambda x: 1 / (1 + np.exp(-x))),
+    ("hard_sigmoid_dash", "(np.abs(x) < 3) / np.float32(6)", lambda x: (np.abs(x) < 3) / np.float32(6)),
+    ("hard_swish_dash", "np.where(x < -3, 0, np.where(x > 3, 1, (2 * x + 3) / 6))",
+     lambda x: np.where(x < -3, 0, np.where(x > 3, 1, (2 * x + 3) / 6))),
+    ("mish_dash", "t + x * (1 - t * t) / (1 + np.exp(-x)), t = np.tanh(np.logaddexp(x, 0))", _mish_dash),
+    ("squareplus_dash", "(1 + x / np.sqrt(x * x + 4)) / 2", lambda x: (1 + x / np.sqrt(x * x + 4)) / 2),
+    ("silu_dash", "s * (1 + x * (1 - s)), s = 1 / (1 + np.exp(-x))", _silu_dash),
+)  # fmt: skip
+
+
 def _numpy_family_cases(quick: bool) -> Iterator[Case]:
     """The rectifier family against the formula a user would write; gelu against SciPy's erfc
     where SciPy is installed (it is no dependency of anyrelu)."""
@@ -132,6 +156,20 @@ def _numpy_family_cases(quick: bool) -> Iterator[Case]:
         call = functools.partial(getattr(anyrelu, name), x)
         yield Case("numpy", f"{name} n={_n(n)}", native_name, call, functools.partial(native, x), must, 1.0)
         yield Case("numpy", f"{name} peak memory n={_n(n)}", "output bytes", call, lambda: None, 2.0, 1.0, "memory")
+    dash_formulas = list(NUMPY_DASH_FORMULAS)
+    if importlib.util.find_spec("scipy") is not None:
+        from scipy.special import erfc
+
+        dash_formulas.append(
+            (
+                "gelu_dash",
+                "erfc(-x / sqrt(2)) / 2 + x * np.exp(-x * x / 2) / sqrt(2 pi)",
+                lambda v: erfc(v * -0.7071067811865476) / 2 + v * np.exp(-v * v / 2) * 0.3989422804014327,
+            )
+        )
+    for name, native_name, native in dash_formulas:
+        call = functools.partial(getattr(anyrelu, name), x)
+        yield Case("numpy", f"{name} n={_n(n)}", native_name, call, functools.partial(native, x), None, 1.0)
 
 
 def _numpy_size_cases(n: int, x: np.ndarray) -> Iterator[Case]:
@@ -173,6 +211,7 @@ def _torch_cases(quick: bool) -> Iterator[Case]:
                    functools.partial(native, x), must, 1.0)  # fmt: skip
         yield Case("torch", f"{name} forward+backward n={_n(n)}", native_name, functools.partial(both, ours),
                    functools.partial(both, native), must_both, 1.0)  # fmt: skip
+    yield from _torch_wide_cases(x * 30)
     yield from _torch_compiled_cases(quick)
     if torch.cuda.is_available():
         yield from _torch_cuda_cases(quick)
@@ -197,6 +236,29 @@ def _torch_rows() -> list[tuple[str, str, Any, Any, float, float]]:
         ("gelu tanh", "F.gelu(approximate='tanh')", functools.partial(anyrelu.gelu, approximate=True),
          functools.partial(F.gelu, approximate="tanh"), 2.0, 4.0),
     ]  # fmt: skip
+
+
+def _torch_wide_cases(wide: Any) -> Iterator[Case]:
+    """The exp and erfc functions on N(0, 30²), with no limit: x86 takes a slow path where an
+    operand or a result is subnormal (torch sets no flush-to-zero mode), and an exp or erfc that
+    underflows or overflows takes one inside the library (docs/benchmarks.md, "Inputs of large
+    magnitude")."""
+    import torch
+
+    wide_g = wide.clone().requires_grad_(True)
+    grad = torch.ones_like(wide)
+
+    def both(f: Any) -> Any:
+        return torch.autograd.grad(f(wide_g), wide_g, grad)
+
+    size = _n(wide.numel())
+    for name, native_name, ours, native, _, _ in _torch_rows():
+        if name in ("elu", "softplus", "mish", "silu", "gelu", "gelu tanh"):
+            yield Case("torch", f"{name} n={size}, N(0, 30²)", native_name, functools.partial(ours, wide),
+                       functools.partial(native, wide), None, 1.0)  # fmt: skip
+        if name in ("gelu", "gelu tanh"):
+            yield Case("torch", f"{name} forward+backward n={size}, N(0, 30²)", native_name,
+                       functools.partial(both, ours), functools.partial(both, native), None, 1.0)  # fmt: skip
 
 
 def _torch_compiled_cases(quick: bool) -> Iterator[Case]:
