@@ -817,7 +817,7 @@ def _mish_value(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
     floored at -1000: mish(-inf) is -0.0 (-inf * 0 would be NaN); e^x from x capped at 300, where
     n is finite and n / (n + 2) already 1."""
     w = torch.clamp(x, min=-1000.0).double()  # clamp_ has no vmap rule
-    e = w.clamp(max=300.0).exp_()
+    e = w.clamp(max=300.0).mul_(_LOG2E).exp2_()  # e^x
     n = (e + 2).mul_(e)
     return _rounded(n.div_(n + 2).mul_(w), x.dtype, out)
 
@@ -833,7 +833,7 @@ def _mish_dash(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
     narrow derivative is 0 from x = -104 on, and at 40 the quotient is 1 and e^4 finite. b = 1e-60,
     below half an ulp of every float32 result above 9e-45, makes the tail's -0.0 the limit +0.0."""
     w = torch.clamp(x, -200.0, 40.0).double()
-    e = torch.exp(w)
+    e = torch.mul(w, _LOG2E).exp2_()  # e^x
     p = e + 2
     d = torch.addcmul(p.new_full((), 2.0), e, p)  # e (e + 2) + 2
     h = torch.add(w.new_full((), 6.0), w, alpha=4.0)  # 6 + 4x
@@ -897,8 +897,10 @@ def _gelu_dash(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
 
 def _gelu_slope_parts(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """erfc(a) and b + x phi(x) = b - a e^(-a^2) / sqrt(pi), a = -x/sqrt(2), in float64 from x
-    clipped to +-_gelu_limit. a^2 carries a's rounding twice, 2^-52 relative, which e^(-a^2) turns
-    into a^2 2^-52 <= 2^-41. b is 1e-60 where the result is rounded to a narrower type, 0 in
+    clipped to +-_gelu_limit. a^2 log2(e) carries a's rounding twice and its own two, 2^-51
+    relative, which e^(-a^2) = 2^(-a^2 log2(e)) turns into a^2 2^-51 <= 2^-40 (float64: the bound
+    there is 8 ulps times the condition number, about x^2 = 2 a^2). b is 1e-60 where the result
+    is rounded to a narrower type, 0 in
     float64: GELU' is negative below x = -0.75, and its float64 value from x = -20 is -1.1e-86, so
     that -inf's float32 result would be -0.0, not the limit +0.0; with b every x below -16.7 gives
     +0.0 (GELU' rounds to 0 in float32 below x = -14.6), and b moves no
@@ -906,7 +908,7 @@ def _gelu_slope_parts(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     limit = _gelu_limit(x)
     w = torch.clamp(x, -limit, limit).double()
     a = w.mul_(_GELU_SQRT_HALF)
-    g = torch.addcmul(a.new_zeros(()), a, a, value=-1.0).exp_()  # -a^2 in one pass
+    g = torch.addcmul(a.new_zeros(()), a, a, value=-_LOG2E).exp2_()  # e^(-a^2), -a^2 log2(e) in one pass
     g = torch.addcmul(a.new_full((), 0.0 if x.dtype == torch.float64 else 1e-60), g, a, value=_GELU_SLOPE)
     return a.erfc_(), g
 
