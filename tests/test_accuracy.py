@@ -302,6 +302,17 @@ def test_float32_elu_family_is_within_the_bound_where_numpy_simd_expm1_is_not(ba
     _assert_close_ulps(got.astype(np.float64)[0], np.asarray(expected, dtype=dtype), 1.0, np.dtype(dtype))
 
 
+def test_float32_silu_dash_is_within_the_bound_where_an_exp2_form_was_not(backend):
+    """torch's float32 SiLU derivative with e^x as exp2(x log2(e)) gave 4.04 ulp at x = -0.5365222
+    (bound 4), where its e^x rounds the other way and four roundings add up: found by checking
+    every float32 in [-4, 4]. With exp, 1.04."""
+    x = np.float32(-0.5365222096443176)
+    got = backend.to_numpy(anyrelu.silu_dash(backend.asarray(np.full(8, x), backend.dtype("float32"))))
+    exact = oracle.exact("silu", float(x), None, True)
+    allowed = oracle.bound(np.dtype("float32"), True) * max(1.0, oracle.condition("silu", float(x), None, True))
+    assert oracle.ulps(float(got[0]), exact, np.dtype("float32")) <= allowed
+
+
 def test_celu_dash_at_zero_is_one_for_every_alpha(backend):
     alphas = [0.21, 0.3, 0.7, 1.3, 3.0, 17.0]
     for dtype in ("float32", "float64"):
