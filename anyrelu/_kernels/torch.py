@@ -28,8 +28,8 @@ The rest of the family: torch's own kernels where the accuracy tests hold them t
 ``softplus`` with its switch moved to where it is exact, with ``softplus_backward``; the ``silu``
 value; hard swish's value as ``threshold * hardsigmoid`` and its derivative as
 ``hardswish_backward`` where torch's takes the contract's sides at the kinks (the reference's
-operations fused by ``hardtanh_backward`` otherwise); SiLU's derivative in float32 as ``s(x) (x + d) / d``;
-float64 torch operations rounded once for both GELUs, Mish and Mish's derivative), the reference
+operations fused by ``hardtanh_backward`` otherwise); float64 torch operations rounded once for
+SiLU's derivative, both GELUs, Mish and Mish's derivative), the reference
 bodies (float32 in float64) otherwise; derivatives through ``Explicit`` alike. The kernels of
 several passes run a large CPU tensor in cache-sized chunks (``_chunked``). Under
 torch.compile and torch.export a call is one node of the graph: ``torch_graph.in_graph``; there
@@ -372,7 +372,7 @@ def _chunked(
     Element-wise, so the same bits (tests/test_fast_paths.py). Autograd never differentiates
     these kernels (Explicit's forward and plain backward run them). The kernel takes ``out``, its
     chunk of the output, and writes its last operation or its rounding (``_rounded``) into it.
-    ``itemsize``: its temporaries' (4 for a float32 kernel: ``_chunked_float32``), which sizes
+    ``itemsize``: its temporaries' (4 for a float32 kernel), which sizes
     its chunks; ``chunk``: their bytes per thread. A kernel of several ``outputs`` returns a tuple
     and takes a tuple of chunks."""
 
@@ -389,10 +389,6 @@ def _chunked(
 
     run.chunk_size = functools.partial(_chunk, itemsize=itemsize, chunk=chunk)  # type: ignore[attr-defined]
     return run
-
-
-def _chunked_float32(kernel: Callable[..., Array]) -> Callable[[torch.Tensor], Array]:
-    return _chunked(kernel, 4)
 
 
 def _rounded(y: torch.Tensor, dtype: torch.dtype, out: torch.Tensor | None) -> Array:
@@ -759,25 +755,25 @@ def _with_slope(
     return value_kernel, dash_kernel, chain
 
 
-@_chunked_float32
+@_chunked
 def _silu_dash(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
-    """silu'(x) = s(x) (1 + x s(-x)) = s(x) (x + d) / d, d = 1 + e^x, s the logistic function, in
-    x's dtype (the half types in float32, rounded once): (x + d) / d cancels only near silu's
-    minimum (x = -1.28), where the condition number allows it, unlike 1 + x s(-x), whose rounded
-    x s(-x) cancels against 1 for every x < -1 (5 ulp at x = -2.03, as torch's silu_backward,
-    which is also 2x the bound at x = 16.6, where its 1 - s(x) cancels). 3.5 ulp at worst in
-    float32 on every ATen capability (the bound is 4). x is clipped to [-1000, 40] (e^x + 1 is
-    finite, 1 above 40; s is torch's sigmoid), and +0.0 added: -inf gives +0.0, not 0 * -999.
-    Not exp2(x log2(e)) (``_LOG2E``), which costs 22% less time per chunk on an AMD EPYC: its e^x
-    rounds otherwise, and at x = -0.53652 the roundings of d, (x + d) / d, s and the product add
-    up to 4.04 ulp (1.04 with exp), over the bound, found by checking every float32 in [-4, 4]."""
-    if x.dtype != torch.float32:
-        return _rounded(_silu_dash(x.float()), x.dtype, out)
-    q = torch.clamp(x, -1000.0, 40.0)
-    d = torch.exp(q).add_(1)
-    q.add_(d).div_(d)
-    s = torch.sigmoid(x) if _wrapped(x) else torch.sigmoid(x, out=d)  # vmap refuses out=
-    return torch.addcmul(q.new_zeros(()), q, s, out=out)  # 0 + q s: the product and the + 0.0 in one pass
+    """silu'(x) = s(x) (1 + x s(-x)) = e (x + d) / d² + b, e = e^x, d = 1 + e, in float64 and
+    rounded once to x's dtype (0.5 ulp): x + d cancels only near silu's minimum (x = -1.28),
+    where the condition number allows it, unlike 1 + x s(-x), whose rounded x s(-x) cancels
+    against 1 for every x < -1 (torch's silu_backward: 5 ulp at x = -2.03, 2x the bound at x =
+    16.6). Not in float32: s(x) (x + d) / d there, with torch's exp and sigmoid, was 4.02 ulp off
+    at x = -0.5527069 on the default ATen capability (3.88 at -0.5405617 on avx512; the bound is
+    4), found by checking every float32 in [-4, 4], and its error depends on the exp and sigmoid
+    of each CPU path (MKL's exp chooses its own code by CPU). e is 2^(x log2(e)) (``_LOG2E``;
+    the product adds |x| 2^-53). x clipped to [-200, 40]: e^-200 is a normal float64 number (x86
+    takes a slow path for a subnormal one), the narrow derivative is 0 from x = -104 on, and at
+    40 the quotient is 1 and d² finite. b = 1e-60, below half an ulp of every float32 result above
+    9e-45, makes the tail's -0.0 the limit +0.0 (-inf gives +0.0, not 0 * -inf)."""
+    w = torch.clamp(x, -200.0, 40.0).double()
+    e = torch.mul(w, _LOG2E).exp2_()
+    d = e + 1
+    top = w.add_(d).mul_(e)  # e (x + d)
+    return _rounded(torch.addcdiv(w.new_full((), 1e-60), top, d.mul_(d)), x.dtype, out)
 
 
 def _silu_second(w: torch.Tensor) -> Array:
