@@ -404,7 +404,7 @@ def _softplus(w: Array, beta: float) -> Array:
     return y
 
 
-def _softplus_dash32(x: Array, beta: float, xp: ModuleType) -> Array:
+def _softplus_dash32(x: Array, beta: float) -> Array:
     """sigmoid(x) = 1 / (1 + e^-x) for beta = 1, in float32 (float16 in float32, rounded once),
     with no select, as a user writes it: NumPy's float32 exp (2.52 ulp at worst, on its AVX2
     path), 1 + e and the division round three times, and none of them cancels: within 4 ulp, the
@@ -412,9 +412,7 @@ def _softplus_dash32(x: Array, beta: float, xp: ModuleType) -> Array:
     rounding shrinks. e^-x overflows to inf below x = -88.7, where 1 / inf = 0 is within the
     underflow rule (s(x) < 2.7e-39); -inf gives +0.0, +inf 1. 0.31x float64 blocks' time on an AMD
     EPYC with AVX-512 (0.68 against 2.2 ms per 10^6); 3.37 ulp at worst over every float32 in
-    [-2.5, 2.5] on its AVX2 and AVX-512 paths (0.84 of the bound). float64 and 0-d x: the reference."""
-    if not (_widens(x) and x.ndim):
-        return REFERENCE_KERNELS["softplus_dash"](x, beta, xp)
+    [-2.5, 2.5] on its AVX2 and AVX-512 paths (0.84 of the bound)."""
     e = np.negative(x, dtype=np.float32)
     np.exp(e, out=e)
     e += 1.0
@@ -578,19 +576,20 @@ _SWISH_BLOCK = 1 << 20
 _F32 = {v: _constant(np.dtype(np.float32), v) for v in (-3, -6, 0, math.inf, -math.inf)}
 
 
-def _hard_swish(x: Array, xp: ModuleType) -> Array:
-    return _hard_swish32(x) if _widens(x) and x.ndim else REFERENCE_KERNELS["hard_swish"](x, xp)  # 0-d: scalars
+def _on_arrays(name: str, kernel: Callable[..., Array], takes: Callable[[Array], bool]) -> Callable[..., Array]:
+    """kernel(x, *parameters) on arrays of one dimension or more for which ``takes(x)`` holds, the
+    reference (called with its namespace) elsewhere (0-d: its scalars)."""
+
+    def on_arrays(x: Array, *args: Any) -> Array:
+        return kernel(x, *args[:-1]) if x.ndim and takes(x) else REFERENCE_KERNELS[name](x, *args)
+
+    return on_arrays
 
 
 def _on_float_arrays(name: str, kernel: Callable[[Array], Array]) -> Callable[..., Array]:
-    """kernel on floating arrays of one dimension or more, the reference elsewhere (0-d: its
-    scalars), with NumPy's invalid-operation warning as the reference gives it."""
-    body = quiet(kernel, invalid="warn")
-
-    def on_arrays(x: Array, xp: ModuleType) -> Array:
-        return body(x) if x.dtype.kind == "f" and x.ndim else REFERENCE_KERNELS[name](x, xp)
-
-    return _native_order(plain(on_arrays))
+    """kernel on floating arrays of one dimension or more, the reference elsewhere, with NumPy's
+    invalid-operation warning as the reference gives it."""
+    return _native_order(plain(_on_arrays(name, quiet(kernel, invalid="warn"), lambda x: x.dtype.kind == "f")))
 
 
 def _hard_sigmoid(x: Array) -> Array:
@@ -656,12 +655,14 @@ KERNELS = {
     # softplus for beta 1 (for other betas e / beta may be normal where e underflows); exact GELU
     "softplus": _where_parameter("softplus", _widened("softplus", _softplus), lambda beta: beta == 1),
     "softplus_dash": _where_parameter(
-        "softplus_dash", _native_order(plain(quiet(_softplus_dash32))), lambda beta: beta == 1
+        "softplus_dash",
+        _native_order(plain(quiet(_on_arrays("softplus_dash", _softplus_dash32, _widens)))),
+        lambda beta: beta == 1,
     ),
     "squareplus_dash": _widened("squareplus_dash", _squareplus_dash),
     "gelu": _where_parameter("gelu", _widened("gelu", _gelu), lambda approximate: not approximate),
     "gelu_dash": _where_parameter("gelu_dash", _widened("gelu_dash", _gelu_dash), lambda approximate: not approximate),
-    "hard_swish": _native_order(plain(_hard_swish)),
+    "hard_swish": _native_order(plain(_on_arrays("hard_swish", _hard_swish32, _widens))),
     "hard_sigmoid": _on_float_arrays("hard_sigmoid", _hard_sigmoid),
     "hard_sigmoid_dash": _on_float_arrays("hard_sigmoid_dash", _hard_sigmoid_dash),
     "hard_swish_dash": _on_float_arrays("hard_swish_dash", _hard_swish_dash),

@@ -352,6 +352,21 @@ _CHUNK = 1 << 18  # bytes of a temporary per thread: a chunk's temporaries stay 
 _LOG2E = 1 / math.log(2)
 
 
+def _exp(v: torch.Tensor) -> Array:
+    """e^v as exp2(v log2(e)) (see _LOG2E), out of place."""
+    return torch.mul(v, _LOG2E).exp2_()
+
+
+# Added before a narrow derivative's rounding: below half an ulp of every float32 result above
+# 9e-45, it makes a negative tail's -0.0 the limit +0.0 (the contract's f'(-inf)).
+_PLUS_ZERO = 1e-60
+
+
+def _over_square(top: torch.Tensor, d: torch.Tensor, dtype: torch.dtype, out: torch.Tensor | None) -> Array:
+    """_PLUS_ZERO + top / d² in float64, rounded once to dtype (d is overwritten)."""
+    return _rounded(torch.addcdiv(top.new_full((), _PLUS_ZERO), top, d.mul_(d)), dtype, out)
+
+
 def _chunk(x: torch.Tensor, itemsize: int = 8, chunk: int = _CHUNK) -> int:
     """The chunk size for x, 0 where x runs whole: temporaries of ``chunk`` bytes (of ``itemsize``)
     for each of torch's threads -- 32768 float64 elements, which torch splits among its threads in
@@ -767,13 +782,11 @@ def _silu_dash(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
     of each CPU path (MKL's exp chooses its own code by CPU). e is 2^(x log2(e)) (``_LOG2E``;
     the product adds |x| 2^-53). x clipped to [-200, 40]: e^-200 is a normal float64 number (x86
     takes a slow path for a subnormal one), the narrow derivative is 0 from x = -104 on, and at
-    40 the quotient is 1 and d² finite. b = 1e-60, below half an ulp of every float32 result above
-    9e-45, makes the tail's -0.0 the limit +0.0 (-inf gives +0.0, not 0 * -inf)."""
+    40 the quotient is 1 and d² finite. b is _PLUS_ZERO: -inf gives +0.0, not 0 * -inf."""
     w = torch.clamp(x, -200.0, 40.0).double()
-    e = torch.mul(w, _LOG2E).exp2_()
+    e = _exp(w)
     d = e + 1
-    top = w.add_(d).mul_(e)  # e (x + d)
-    return _rounded(torch.addcdiv(w.new_full((), 1e-60), top, d.mul_(d)), x.dtype, out)
+    return _over_square(w.add_(d).mul_(e), d, x.dtype, out)  # e (x + d) / d²
 
 
 def _silu_second(w: torch.Tensor) -> Array:
@@ -814,7 +827,7 @@ def _mish_value(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
     floored at -1000: mish(-inf) is -0.0 (-inf * 0 would be NaN); e^x from x capped at 300, where
     n is finite and n / (n + 2) already 1."""
     w = torch.clamp(x, min=-1000.0).double()  # clamp_ has no vmap rule
-    e = w.clamp(max=300.0).mul_(_LOG2E).exp2_()  # e^x
+    e = w.clamp(max=300.0).mul_(_LOG2E).exp2_()  # e^x as _exp does, in place on the clipped copy
     n = (e + 2).mul_(e)
     return _rounded(n.div_(n + 2).mul_(w), x.dtype, out)
 
@@ -827,16 +840,15 @@ def _mish_dash(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
     the time of this form against 1.0x of torch's sigmoid). Its one cancellation (near x = -1.9)
     is between terms that carry no rounded exp, where the condition number is large. x clipped to
     [-200, 40]: e^-200 is a normal float64 number (x86 takes a slow path for a subnormal one), the
-    narrow derivative is 0 from x = -104 on, and at 40 the quotient is 1 and e^4 finite. b = 1e-60,
-    below half an ulp of every float32 result above 9e-45, makes the tail's -0.0 the limit +0.0."""
+    narrow derivative is 0 from x = -104 on, and at 40 the quotient is 1 and e^4 finite. b is
+    _PLUS_ZERO."""
     w = torch.clamp(x, -200.0, 40.0).double()
-    e = torch.mul(w, _LOG2E).exp2_()  # e^x
+    e = _exp(w)
     p = e + 2
     d = torch.addcmul(p.new_full((), 2.0), e, p)  # e (e + 2) + 2
     h = torch.add(w.new_full((), 6.0), w, alpha=4.0)  # 6 + 4x
     r = torch.addcmul(h, p.add_(2.0), e)  # (6 + 4x) + e (e + 4)
-    top = torch.addcmul(h.sub_(2.0), r, e).mul_(e)  # e (4 (1 + x) + e r)
-    return _rounded(torch.addcdiv(w.new_full((), 1e-60), top, d.mul_(d)), x.dtype, out)
+    return _over_square(torch.addcmul(h.sub_(2.0), r, e).mul_(e), d, x.dtype, out)  # e (4 (1 + x) + e r) / d²
 
 
 def _mish_second(x: torch.Tensor) -> Array:
@@ -896,17 +908,16 @@ def _gelu_slope_parts(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """erfc(a) and b + x phi(x) = b - a e^(-a^2) / sqrt(pi), a = -x/sqrt(2), in float64 from x
     clipped to +-_gelu_limit. a^2 log2(e) carries a's rounding twice and its own two, 2^-51
     relative, which e^(-a^2) = 2^(-a^2 log2(e)) turns into a^2 2^-51 <= 2^-40 (float64: the bound
-    there is 8 ulps times the condition number, about x^2 = 2 a^2). b is 1e-60 where the result
-    is rounded to a narrower type, 0 in
-    float64: GELU' is negative below x = -0.75, and its float64 value from x = -20 is -1.1e-86, so
-    that -inf's float32 result would be -0.0, not the limit +0.0; with b every x below -16.7 gives
-    +0.0 (GELU' rounds to 0 in float32 below x = -14.6), and b moves no
-    float64 value above 9e-45 (it is below half an ulp of them)."""
+    there is 8 ulps times the condition number, about x^2 = 2 a^2). b is _PLUS_ZERO where the
+    result is rounded to a narrower type, 0 in float64: GELU' is negative below x = -0.75, and its
+    float64 value from x = -20 is -1.1e-86, so that -inf's float32 result would be -0.0, not the
+    limit +0.0; with b every x below -16.7 gives +0.0 (GELU' rounds to 0 in float32 below x =
+    -14.6)."""
     limit = _gelu_limit(x)
     w = torch.clamp(x, -limit, limit).double()
     a = w.mul_(_GELU_SQRT_HALF)
     g = torch.addcmul(a.new_zeros(()), a, a, value=-_LOG2E).exp2_()  # e^(-a^2), -a^2 log2(e) in one pass
-    g = torch.addcmul(a.new_full((), 0.0 if x.dtype == torch.float64 else 1e-60), g, a, value=_GELU_SLOPE)
+    g = torch.addcmul(a.new_full((), 0.0 if x.dtype == torch.float64 else _PLUS_ZERO), g, a, value=_GELU_SLOPE)
     return a.erfc_(), g
 
 
