@@ -11,6 +11,7 @@ function) runs behind the ``screen`` marker: ``pytest -m screen``.
 from __future__ import annotations
 
 import functools
+import json
 import math
 import os
 import subprocess
@@ -44,8 +45,6 @@ def _run_screen(
         command += ["--dtype", dtype]
     done = subprocess.run(command, env={**os.environ, **environment}, capture_output=True, text=True, check=False)
     assert done.stdout.startswith("["), done.stderr[-3000:]
-    import json
-
     rows = json.loads(done.stdout)
     breaks = [r for r in rows if r["worst_ratio"] > 1]
     assert not breaks, [(r["library"], r["dtype"], r["case"], r["derivative"], r["worst_x"], r["got"], r["exact"],
@@ -130,6 +129,47 @@ def test_torch_float32_silu_dash_is_within_the_bound_on_every_float_near_its_wor
     (1.7 million), on each ATen capability, against a long double oracle."""
     worst, at = _worst_over_every_float(_EVERY_FLOAT_NEAR_SILU_DASH_WORST, environment, 1_500_000)
     assert worst <= 1.0, (label, worst, at)
+
+
+# Each float32 kernel that rounds more than once, at its worst point over every float32 with |x| in
+# [1/64, 8] on the default CPU path (2026-12-06, AMD EPYC with AVX-512): (backend, function, x, the
+# fraction of the bound there). The window is every float32 within 3% of x (about a million), on
+# every CPU path, each case of the function, value and derivative.
+WORST_POINTS = [
+    ("jax", "gelu", -2.1930199, 0.36),
+    ("jax", "silu", -0.0231295, 0.73),
+    ("jax", "silu", -2.2103422, 0.68),
+    ("jax", "softplus", 0.3029766, 0.78),
+    ("jax", "mish", -2.0461011, 0.72),
+    ("jax", "mish", 0.0177213, 0.69),
+    ("jax", "squareplus", -0.0362875, 0.76),
+    ("jax", "selu", -0.8346965, 0.65),
+    ("jax", "hard_swish", 0.0308799, 0.90),
+    ("torch", "selu", -0.3253021, 0.91),  # torch's own elu kernel
+    ("torch", "softplus", -0.5458403, 0.69),  # F.softplus
+    ("torch", "silu", -0.0157153, 0.99),  # F.silu
+    ("torch", "silu", -0.00048834, 1.00),  # F.silu, |x| below 1/64: 0.9995 of the bound
+    ("torch", "hard_swish", 0.0038954, 0.91),  # |x| in [2^-29, 3]
+    ("numpy", "hard_swish", 0.0038954, 0.91),  # |x| in [2^-29, 3]
+]
+
+
+@pytest.mark.screen
+@pytest.mark.parametrize(("backend", "function", "x", "found"), WORST_POINTS,
+                         ids=[f"{b}-{f}-{x}" for b, f, x, _ in WORST_POINTS])  # fmt: skip
+def test_every_float32_near_each_kernels_worst_point_is_within_the_bound(backend, function, x, found, tmp_path):
+    if (reason := missing(backend)) is not None:
+        pytest.skip(f"{backend}: {reason}")
+    low, high = sorted([x * 0.97, x * 1.03])
+    rows = tmp_path / "rows.json"
+    command = [sys.executable, "-m", "anyrelu", "accuracy", "--between", repr(low), repr(high), "--dtype", "float32",
+               "--backend", backend, "--function", function, "--json", str(rows)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, (found, done.stdout[-3000:], done.stderr[-2000:])
+    screened = [r for r in json.loads(rows.read_text()) if not r["skipped"]]
+    assert min(r["points"] for r in screened) > 500_000
+    assert {r["derivative"] for r in screened} == {False, True}
+    assert max(r["worst_ratio"] for r in screened) <= 1
 
 
 @pytest.mark.skipif(not torch_paths, reason="torch is not installed")
@@ -231,6 +271,46 @@ def test_the_screen_evaluates_the_bulk_apart_from_the_extremes():
     bulk, extremes = seen
     assert np.isfinite(bulk).all() and np.abs(bulk).max() <= np.finfo(np.float32).max / 8
     assert bulk.size + extremes.size == x.size and np.isinf(extremes).any()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_a_window_holds_every_float_between_its_ends_once(monkeypatch, dtype):
+    """``--between``: every float from one end to the other, across zero, in chunks (here of 7),
+    against a walk by nextafter."""
+    from anyrelu._tools import accuracy
+
+    monkeypatch.setattr(accuracy, "WINDOW_CHUNK", 7)
+    tiny = float(np.finfo(dtype).smallest_subnormal)
+    low, high = -20 * tiny, 30 * tiny
+    walk = [np.array(low, dtype)]
+    while walk[-1] < high:
+        walk.append(np.nextafter(walk[-1], np.array(np.inf, dtype)))
+    walk = [abs(v) if v == 0 else v for v in walk]  # the walk's zero is -0.0; the window's +0.0
+    got = list(accuracy.every_float(dtype, low, high))
+    assert {c.size for c in got[:-1]} == {7} and all(c.dtype == np.dtype(dtype) for c in got)
+    np.testing.assert_array_equal(np.concatenate(got).view(f"u{np.dtype(dtype).itemsize}"),
+                                  np.array(walk).view(f"u{np.dtype(dtype).itemsize}"))  # fmt: skip
+
+
+def test_a_window_finds_an_error_at_one_float_in_any_chunk(monkeypatch):
+    """The window's rows add up over its chunks: every point counted, and the worst one found
+    wherever it lies (here one float32 off by 2^-20, in the middle of the window's third chunk)."""
+    from anyrelu._tools import accuracy
+
+    monkeypatch.setattr(accuracy, "WINDOW_CHUNK", 1000)
+    window = (-1.25, -1.25 + 4000 * 2.0**-23)  # 4001 floats: five chunks
+    rows = list(accuracy.screen(["numpy"], "test", ["float32"], 100, False, [("elu", {})], between=window))
+    assert [r.points for r in rows] == [4001, 4001] and all(r.worst_ratio <= 1 for r in rows)
+    bad = np.float32(-1.25 + 2500 * 2.0**-23)
+    right = accuracy.anyrelu_call
+
+    def off_at_one_float(name, dash, kwargs, library):
+        f = right(name, dash, kwargs, library)
+        return lambda v: np.where(v == bad, f(v) * np.float32(1 + 2.0**-20), f(v))
+
+    monkeypatch.setattr(accuracy, "anyrelu_call", off_at_one_float)
+    rows = list(accuracy.screen(["numpy"], "test", ["float32"], 100, False, [("elu", {})], between=window))
+    assert [(r.breaks, r.worst_x) for r in rows] == [(1, float(bad))] * 2
 
 
 @pytest.mark.skipif(not torch_paths, reason="torch is not installed")

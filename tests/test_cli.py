@@ -118,6 +118,8 @@ def test_bench_tables_fit_80_columns_and_plot_the_ratios(tmp_path):
         (["plot", "Gelu", "-o", "a.png"], "unknown name 'Gelu'; did you mean 'gelu'?"),
         (["plot", "gelu", "silu", "-o", "a.png"], "anyrelu plot: unexpected 'silu' (see anyrelu plot --help)"),
         (["accuracy", "--function", "gelux"], "unknown function 'gelux'; did you mean 'gelu'?"),
+        (["accuracy", "--between", "1", "-1"], "--between needs LOW <= HIGH"),
+        (["accuracy", "--between", "1", "inf"], "needs a finite number, got 'inf'"),
         (["plot", "gelu", "--leak", "0.3", "-o", "a.png"], "--leak is for relu and leaky_relu only"),
     ],
 )

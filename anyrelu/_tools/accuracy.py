@@ -141,6 +141,27 @@ def points(dtype_name: str, count: int, scale: float = 1.0, seed: int = 0) -> np
         return x[~np.isnan(x.astype(np.float64))]  # NaN's pieces are the contract table's (tests)
 
 
+WINDOW_CHUNK = 1 << 22  # --between: floats per evaluation (the oracle's long doubles: 64 MB)
+
+
+def every_float(dtype_name: str, low: float, high: float) -> Iterator[np.ndarray]:
+    """Every float of the dtype in [low, high] (one zero, +0.0), ascending, WINDOW_CHUNK at a time."""
+    chunk = WINDOW_CHUNK
+    dtype = numpy_dtype(dtype_name)
+    signed = np.dtype(f"i{dtype.itemsize}")
+    lowest = int(np.iinfo(signed).min)  # the sign bit alone
+
+    def key(v: float) -> int:  # the float's rank among the dtype's floats, 0 at zero
+        bits = int(np.array(v, dtype).view(signed))
+        return bits if bits >= 0 else lowest - bits
+
+    first, last = key(low), key(high)
+    for start in range(first, last + 1, chunk):
+        ranks = np.arange(start, min(start + chunk, last + 1), dtype=np.int64)
+        bits = np.where(ranks < 0, lowest - ranks, ranks)
+        yield bits.astype(signed).view(dtype)
+
+
 # ---------------------------------------------------------------- backends
 
 
@@ -420,9 +441,10 @@ def screen(
     cases: list[tuple[str, dict[str, Any]]],
     progress: Callable[[str], None] = lambda _: None,
     finite: bool = False,
+    between: tuple[float, float] | None = None,
 ) -> Iterator[Row]:
     """Every case on every library and dtype given, on this process's CPU path (finite x only
-    with ``finite``)."""
+    with ``finite``; every float in [low, high] instead of the screen's points with ``between``)."""
     if "jax" in libraries:
         import jax
 
@@ -438,28 +460,42 @@ def screen(
             # softplus switches at s / beta, celu at s * alpha
             scale = {"softplus": parameter, "celu": 1 / parameter if parameter else 1.0}.get(name, 1.0)
             scale = scale if scale and np.isfinite(scale) else 1.0  # a parameter the dtype cannot hold
-            x = points(dtype_name, count, scale)
-            if finite:
-                x = x[np.isfinite(x.astype(np.float64))]
             sample = dtype_name == "float64" and ((name == "gelu" and not parameter) or not oracle.EXTENDED)
-            if sample:  # mpmath, on a sample
-                x = np.random.default_rng(1).choice(x, min(x.size, max(2000, count // 200)), replace=False)
-            for dash in (False, True):
-                progress(f"{path} {dtype_name} {case_id(name, kwargs)}{' dash' if dash else ''}")
-                reference = oracle.evaluate(name, dash, x, parameter)
-                if sample:
-                    reference = (oracle.exact_mpmath(name, dash, x, parameter), reference[1])
-                flushed = None
-                for library in libraries:
-                    if not supports(library, dtype_name):
-                        continue
-                    if _flushes(library, dtype_name) and flushed is None:
-                        flushed = oracle.evaluate(name, dash, _flush(x, dtype), parameter)
-                    for peer in (False, True) if peers and library in ("jax", "torch") else (False,):
-                        yield screen_one(
-                            library, path, dtype_name, name, kwargs, dash, x, reference,
-                            flushed if _flushes(library, dtype_name) else None, peer,
-                        )  # fmt: skip
+            worst: dict[tuple[str, bool, bool], Row] = {}
+            for x in [points(dtype_name, count, scale)] if between is None else every_float(dtype_name, *between):
+                if finite:
+                    x = x[np.isfinite(x.astype(np.float64))]
+                if sample:  # mpmath, on a sample
+                    x = np.random.default_rng(1).choice(x, min(x.size, max(2000, count // 200)), replace=False)
+                for dash in (False, True):
+                    progress(f"{path} {dtype_name} {case_id(name, kwargs)}{' dash' if dash else ''}")
+                    reference = oracle.evaluate(name, dash, x, parameter)
+                    if sample:
+                        reference = (oracle.exact_mpmath(name, dash, x, parameter), reference[1])
+                    flushed = None
+                    for library in libraries:
+                        if not supports(library, dtype_name):
+                            continue
+                        if _flushes(library, dtype_name) and flushed is None:
+                            flushed = oracle.evaluate(name, dash, _flush(x, dtype), parameter)
+                        for peer in (False, True) if peers and library in ("jax", "torch") else (False,):
+                            row = screen_one(
+                                library, path, dtype_name, name, kwargs, dash, x, reference,
+                                flushed if _flushes(library, dtype_name) else None, peer,
+                            )  # fmt: skip
+                            key = (library, dash, peer)
+                            worst[key] = _worse(worst[key], row) if key in worst else row
+            yield from worst.values()
+
+
+def _worse(one: Row, other: Row) -> Row:
+    """One row for two sets of points: the worse one's worst point, the points and breaks summed."""
+    if one.skipped or other.skipped:
+        return one if one.skipped else other
+    worse = one if one.worst_ratio >= other.worst_ratio else other
+    ulps = max(one.worst_ulps, other.worst_ulps)
+    return Row(**{**asdict(worse), "points": one.points + other.points, "breaks": one.breaks + other.breaks,
+                  "worst_ulps": ulps})  # fmt: skip
 
 
 # ---------------------------------------------------------------- CPU code paths
@@ -534,6 +570,8 @@ def _child(path: str, environment: dict[str, str], libraries: list[str], args: a
         command.append("--peers")
     if args.finite:
         command.append("--finite")
+    if args.between:
+        command += ["--between", *map(repr, args.between)]
     done = subprocess.run(command, env={**os.environ, **environment}, capture_output=True, text=True, check=False)
     if done.returncode not in (0, 1) or not done.stdout.startswith("["):
         raise RuntimeError(f"the screen of {path} failed:\n{done.stderr[-2000:]}")
@@ -647,13 +685,19 @@ def main(args: argparse.Namespace) -> int:
     wanted = args.backend or [lib for lib in SCREENED if lib == "torch.compile" or lib in {x.name for x in LIBRARIES}]
     libraries = [lib for lib in wanted if missing(lib) is None]
     dtypes = args.dtype or list(DTYPES)
+    if args.between and args.between[0] > args.between[1]:
+        print("anyrelu accuracy: --between needs LOW <= HIGH (see anyrelu accuracy --help)", file=sys.stderr)
+        return 2
     if args.exhaustive:
         if len(functions) != 1 or len(args.backend or []) != 1 or not libraries:
             print("anyrelu accuracy: --exhaustive takes one installed --backend and one --function", file=sys.stderr)
             return 2
         return exhaustive(args, cases, libraries[0])
     if args.this_path_only:  # a child: one path, rows as JSON on stdout
-        found = list(screen(libraries, args.this_path_only, dtypes, args.points, args.peers, cases, finite=args.finite))
+        found = list(
+            screen(libraries, args.this_path_only, dtypes, args.points, args.peers, cases, finite=args.finite,
+                   between=args.between)
+        )  # fmt: skip
         json.dump([asdict(r) for r in found], sys.stdout)
         return 1 if any(r.worst_ratio > 1 and not r.peer for r in found) else 0
     from rich.console import Console

@@ -143,6 +143,14 @@ def _accuracy_parser(commands: Any) -> None:
         help="finite x only: a peer's accuracy apart from its answers at ±inf and NaN",
     )
     accuracy.add_argument(
+        "--between",
+        nargs=2,
+        type=_finite,
+        metavar=("LOW", "HIGH"),
+        help="every float of each dtype in [LOW, HIGH] instead of the screen's points, e.g. every float32 "
+        "near a worst point (float32 in [1, 2]: 8.4 million)",
+    )
+    accuracy.add_argument(
         "--only-this-path",
         action="store_true",
         help="only the CPU code path this process picks, not every one the CPU has",
