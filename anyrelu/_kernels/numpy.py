@@ -367,8 +367,9 @@ def _clip(w: Array, low: float | None = None, high: float | None = None) -> Arra
     the bounds (``_wide_block``), as _against does for the ReLU family: on an AMD EPYC with
     AVX-512, NumPy's float64 maximum against a number took 0.48-0.61 ms per 10^6 elements and
     against a contiguous block 0.17-0.25 (np.clip with two numbers 0.34-0.59): SiLU 0.91x its time,
-    Mish 0.87x, squareplus and softplus 0.95x. The same bits (no bound is a zero: the sign a
-    maximum gives at ±0.0 never reaches a result)."""
+    Mish 0.87x, squareplus and softplus 0.95x. The same bits on every NumPy path (compared): where
+    a bound is 0 (softplus, squareplus), the clipped w is added to a positive term, so the sign
+    of the zero a maximum gives at w = -0.0 never reaches a result."""
     if low is not None:
         np.maximum(w, _wide_block(low)[: w.size], out=w)
     if high is not None:
