@@ -138,8 +138,9 @@ def _constant(dtype: np.dtype, value: float | int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=64)
-def _block(dtype: np.dtype, value: float | int) -> np.ndarray:
-    block = np.full(_BLOCK, value, dtype=dtype)
+def _block(dtype: np.dtype, value: float | int, size: int = _BLOCK) -> np.ndarray:
+    """value in a read-only contiguous block of ``size`` elements of dtype (see _against)."""
+    block = np.full(size, value, dtype=dtype)
     block.flags.writeable = False
     return block
 
@@ -364,24 +365,22 @@ def _widened(name: str, block: Callable[..., Array], plus_zero: bool = False) ->
 
 def _clip(w: Array, low: float | None = None, high: float | None = None) -> Array:
     """w clipped in place to [low, high] (either may be None), NaN kept, against cached blocks of
-    the bounds (``_wide_block``), as _against does for the ReLU family: on an AMD EPYC with
+    the bounds (``_wide``), as _against does for the ReLU family: on an AMD EPYC with
     AVX-512, NumPy's float64 maximum against a number took 0.48-0.61 ms per 10^6 elements and
     against a contiguous block 0.17-0.25 (np.clip with two numbers 0.34-0.59): SiLU 0.91x its time,
     Mish 0.87x, squareplus and softplus 0.95x. The same bits on every NumPy path (compared): where
     a bound is 0 (softplus, squareplus), the clipped w is added to a positive term, so the sign
     of the zero a maximum gives at w = -0.0 never reaches a result."""
     if low is not None:
-        np.maximum(w, _wide_block(low)[: w.size], out=w)
+        np.maximum(w, _wide(low, w.size), out=w)
     if high is not None:
-        np.minimum(w, _wide_block(high)[: w.size], out=w)
+        np.minimum(w, _wide(high, w.size), out=w)
     return w
 
 
-@functools.lru_cache(maxsize=16)
-def _wide_block(value: float) -> np.ndarray:
-    block = np.full(_FAMILY_BLOCK, value)
-    block.flags.writeable = False
-    return block
+def _wide(value: float, size: int) -> np.ndarray:
+    """value in ``size`` float64 elements (at most a block of the float64 kernels), read-only."""
+    return _block(np.dtype(np.float64), value, _FAMILY_BLOCK)[:size]
 
 
 def _silu(w: Array) -> Array:
@@ -477,7 +476,7 @@ def _mish(w: Array) -> Array:
     at -1000 (mish(-inf) is -1000 * 0 = -0.0, as the reference's; mish is below every float32
     from -104 on) and capped at 300 inside exp, where n is finite and n / (n + 2) already 1."""
     _clip(w, -1000.0)  # NaN stays
-    e = np.minimum(w, _wide_block(300.0)[: w.size])
+    e = np.minimum(w, _wide(300.0, w.size))
     np.exp(e, out=e)
     n = np.add(e, 2.0)
     n *= e

@@ -15,8 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-import numpy as np
-
 from .. import __version__
 from .bench import CASES
 from .plot import FORMATS, NAMES
@@ -27,6 +25,12 @@ BACKENDS = tuple(CASES)
 class _Parser(argparse.ArgumentParser):
     """argparse, with a mistake reported in one short line (usage is one --help away), and a
     suggestion for a misspelt command, name or choice."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # argparse's test for a negative number (is -1.5 a value or an option?) knows no exponent:
+        # it read --between's -7e-05 as an option
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$", re.IGNORECASE)
 
     def error(self, message: str) -> NoReturn:
         choice = re.match(r"argument (.+?): invalid choice: '(.*?)' \(choose from (.*)\)$", message)
@@ -217,26 +221,9 @@ def _output(*suffixes: str) -> Callable[[str], str]:
     return check
 
 
-def _plain_numbers(argv: list[str]) -> list[str]:
-    """The two values after --between written without an exponent: argparse reads a negative
-    number such as -7e-05 as an option (its test for a negative number knows no exponent), and
-    takes -0.00007 as the value it is."""
-    argv = list(argv)
-    for i, word in enumerate(argv[:-1]):
-        if word == "--between":
-            for j in range(i + 1, min(i + 3, len(argv))):
-                try:
-                    value = float(argv[j])
-                except ValueError:
-                    continue
-                if math.isfinite(value):
-                    argv[j] = np.format_float_positional(value, trim="-")
-    return argv
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args, extra = parser.parse_known_args(_plain_numbers(sys.argv[1:] if argv is None else argv))
+    args, extra = parser.parse_known_args(argv)
     if extra:  # reported by the command they were given to, whose --help lists what it takes
         prog = f"anyrelu {args.command}" if args.command else "anyrelu"
         parser.exit(2, f"{prog}: unexpected {' '.join(extra)!r} (see {prog} --help)\n")
