@@ -121,6 +121,8 @@ def test_bench_tables_fit_80_columns_and_plot_the_ratios(tmp_path):
         (["accuracy", "--between", "1", "-1"], "--between needs LOW <= HIGH"),
         (["accuracy", "--between", "1", "inf"], "needs a finite number, got 'inf'"),
         (["accuracy", "--between", "1e-5", "-1e-5"], "--between needs LOW <= HIGH"),
+        (["accuracy", "--sample", "1e6"], "--sample needs --between LOW HIGH"),
+        (["accuracy", "--between", "-1", "1", "--sample", "10"], "needs a whole number >= 100"),
         (["plot", "gelu", "--leak", "0.3", "-o", "a.png"], "--leak is for relu and leaky_relu only"),
     ],
 )

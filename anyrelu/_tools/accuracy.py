@@ -144,8 +144,11 @@ def points(dtype_name: str, count: int, scale: float = 1.0, seed: int = 0) -> np
 WINDOW_CHUNK = 1 << 22  # --between: floats per evaluation (the oracle's long doubles: 64 MB)
 
 
-def every_float(dtype_name: str, low: float, high: float) -> Iterator[np.ndarray]:
-    """Every float of the dtype in [low, high] (one zero, +0.0), ascending, WINDOW_CHUNK at a time."""
+def every_float(dtype_name: str, low: float, high: float, sample: int | None = None) -> Iterator[np.ndarray]:
+    """Every float of the dtype in [low, high] (one zero, +0.0), ascending, WINDOW_CHUNK at a time.
+    With ``sample``, where the window holds more floats than that: ``sample`` of them (both ends
+    and the rest drawn at random, distinct, each float of the window as likely as any other; the
+    same ones on every run), ascending -- a float64 window near a worst point holds 10^13 or more."""
     chunk = WINDOW_CHUNK
     dtype = numpy_dtype(dtype_name)
     signed = np.dtype(f"i{dtype.itemsize}")
@@ -155,11 +158,24 @@ def every_float(dtype_name: str, low: float, high: float) -> Iterator[np.ndarray
         bits = int(np.array(v, dtype).view(signed))
         return bits if bits >= 0 else lowest - bits
 
+    def floats(ranks: np.ndarray) -> np.ndarray:
+        return np.where(ranks < 0, lowest - ranks, ranks).astype(signed).view(dtype)
+
     first, last = key(low), key(high)
+    count = last - first + 1
+    if sample is not None and count > sample:
+        rng, population = np.random.default_rng(0), count - 2
+        if population < 2**62:
+            inside = rng.choice(population, size=sample - 2, replace=False).astype(np.uint64)
+        else:  # wider than choice takes (a float64 window across most of the range): repeats are 1 in 2^40
+            inside = np.unique(rng.integers(0, population, size=sample - 2, dtype=np.uint64))
+        inside = (np.sort(inside) + np.uint64((first + 1) % 2**64)).view(np.int64)  # first + 1 + draw, modulo 2^64
+        ranks = np.concatenate([np.array([first], np.int64), inside, np.array([last], np.int64)])
+        for start in range(0, ranks.size, chunk):
+            yield floats(ranks[start : start + chunk])
+        return
     for start in range(first, last + 1, chunk):
-        ranks = np.arange(start, min(start + chunk, last + 1), dtype=np.int64)
-        bits = np.where(ranks < 0, lowest - ranks, ranks)
-        yield bits.astype(signed).view(dtype)
+        yield floats(np.arange(start, min(start + chunk, last + 1), dtype=np.int64))
 
 
 # ---------------------------------------------------------------- backends
@@ -442,9 +458,11 @@ def screen(
     progress: Callable[[str], None] = lambda _: None,
     finite: bool = False,
     between: tuple[float, float] | None = None,
+    drawn: int | None = None,
 ) -> Iterator[Row]:
     """Every case on every library and dtype given, on this process's CPU path (finite x only
-    with ``finite``; every float in [low, high] instead of the screen's points with ``between``)."""
+    with ``finite``; every float in [low, high] instead of the screen's points with ``between``,
+    or ``drawn`` of them at random, see every_float)."""
     if "jax" in libraries:
         import jax
 
@@ -460,17 +478,18 @@ def screen(
             # softplus switches at s / beta, celu at s * alpha
             scale = {"softplus": parameter, "celu": 1 / parameter if parameter else 1.0}.get(name, 1.0)
             scale = scale if scale and np.isfinite(scale) else 1.0  # a parameter the dtype cannot hold
-            sample = dtype_name == "float64" and ((name == "gelu" and not parameter) or not oracle.EXTENDED)
+            by_mpmath = dtype_name == "float64" and ((name == "gelu" and not parameter) or not oracle.EXTENDED)
             worst: dict[tuple[str, bool, bool], Row] = {}
-            for x in [points(dtype_name, count, scale)] if between is None else every_float(dtype_name, *between):
+            chunks = [points(dtype_name, count, scale)] if between is None else every_float(dtype_name, *between, drawn)
+            for x in chunks:
                 if finite:
                     x = x[np.isfinite(x.astype(np.float64))]
-                if sample:  # mpmath, on a sample
+                if by_mpmath and drawn is None:  # mpmath, on a sample (--sample N: on the N drawn)
                     x = np.random.default_rng(1).choice(x, min(x.size, max(2000, count // 200)), replace=False)
                 for dash in (False, True):
                     progress(f"{path} {dtype_name} {case_id(name, kwargs)}{' dash' if dash else ''}")
                     reference = oracle.evaluate(name, dash, x, parameter)
-                    if sample:
+                    if by_mpmath:
                         reference = (oracle.exact_mpmath(name, dash, x, parameter), reference[1])
                     flushed = None
                     for library in libraries:
@@ -572,6 +591,8 @@ def _child(path: str, environment: dict[str, str], libraries: list[str], args: a
         command.append("--finite")
     if args.between:
         command += ["--between", *map(repr, args.between)]
+    if args.sample:
+        command += ["--sample", str(args.sample)]
     done = subprocess.run(command, env={**os.environ, **environment}, capture_output=True, text=True, check=False)
     if done.returncode not in (0, 1) or not done.stdout.startswith("["):
         raise RuntimeError(f"the screen of {path} failed:\n{done.stderr[-2000:]}")
@@ -688,6 +709,9 @@ def main(args: argparse.Namespace) -> int:
     if args.between and args.between[0] > args.between[1]:
         print("anyrelu accuracy: --between needs LOW <= HIGH (see anyrelu accuracy --help)", file=sys.stderr)
         return 2
+    if args.sample and not args.between:
+        print("anyrelu accuracy: --sample needs --between LOW HIGH (see --help)", file=sys.stderr)
+        return 2
     if args.exhaustive:
         if len(functions) != 1 or len(args.backend or []) != 1 or not libraries:
             print("anyrelu accuracy: --exhaustive takes one installed --backend and one --function", file=sys.stderr)
@@ -696,7 +720,7 @@ def main(args: argparse.Namespace) -> int:
     if args.this_path_only:  # a child: one path, rows as JSON on stdout
         found = list(
             screen(libraries, args.this_path_only, dtypes, args.points, args.peers, cases, finite=args.finite,
-                   between=args.between)
+                   between=args.between, drawn=args.sample)
         )  # fmt: skip
         json.dump([asdict(r) for r in found], sys.stdout)
         return 1 if any(r.worst_ratio > 1 and not r.peer for r in found) else 0

@@ -157,6 +157,13 @@ def _accuracy_parser(commands: Any) -> None:
         "near a worst point (float32 in [1, 2]: 8.4 million)",
     )
     accuracy.add_argument(
+        "--sample",
+        type=_count,
+        metavar="N",
+        help="with --between: N floats of each dtype drawn at random from the window (both ends among "
+        "them) where it holds more, e.g. float64 near a worst point",
+    )
+    accuracy.add_argument(
         "--only-this-path",
         action="store_true",
         help="only the CPU code path this process picks, not every one the CPU has",
@@ -185,7 +192,7 @@ def _count(text: str) -> int:
     except (ValueError, OverflowError):
         value = 0
     if value < 100:
-        raise argparse.ArgumentTypeError(f"needs a whole number of at least 100, e.g. 4e6; got {text!r}")
+        raise argparse.ArgumentTypeError(f"needs a whole number >= 100, got {text!r}")
     return value
 
 
