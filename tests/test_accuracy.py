@@ -187,6 +187,9 @@ FLOAT64_WORST_POINTS = [
     ("numpy", "gelu", -1.2505448189887904, 0.70),  # the tanh form's derivative: 1.01 before (8.07 ulps)
     ("torch", "gelu", -1.2505448189887904, 0.70),
     ("jax", "gelu", -1.2505448189887904, 0.70),
+    ("jax", "softplus", -1.0138271857782378e30, 0.85),  # beta 1e-30: 1.05 with XLA's float64 exp
+    ("numpy", "squareplus", -8.832168472661861e-152, 0.45),  # b = 1e-310: 0.99 with sqrt(b)/2 squared
+    ("torch", "gelu", -1.2277643319214047, 0.77),  # exact GELU's derivative, torch's float64 kernel: 0.92 before
 ]
 
 
@@ -528,6 +531,25 @@ def test_float64_tanh_gelu_dash_is_within_the_bound_where_four_roundings_of_its_
     exact = oracle.exact("gelu", x, True, True)
     allowed = oracle.bound(np.dtype("float64"), True) * max(1.0, oracle.condition("gelu", x, True, True))
     assert oracle.ulps(float(got[0]), exact, np.dtype("float64")) <= allowed
+
+
+@pytest.mark.skipif(not _installed("jax"), reason="jax is not installed")
+@pytest.mark.parametrize(("function", "x"), [("softplus", -1.0138271857782378e30), ("mish", -2.0721322067682775),
+                                             ("gelu", -1.2505448189887904)])  # fmt: skip
+def test_float64_breaks_found_by_drawn_windows_stay_fixed_on_every_xla_path(function, x, tmp_path):
+    """Each float64 point where a drawn window found a break, screened alone (a window of one
+    float) on both XLA code paths, every case of the function: softplus(beta=1e-30) was 4.21 ulps
+    off there on XLA's path without FMA (bound 4), with XLA's float64 exp (1.66 ulp off), which
+    the in-process tests, on the FMA path, do not reach; mish and tanh-GELU's derivative broke on
+    that path too."""
+    rows = tmp_path / "rows.json"
+    command = [sys.executable, "-m", "anyrelu", "accuracy", "--between", repr(x), repr(x), "--dtype", "float64",
+               "--backend", "jax", "--function", function, "--json", str(rows)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-2000:])
+    screened = [r for r in json.loads(rows.read_text()) if not r["skipped"]]
+    assert {r["path"] for r in screened} == {path for path, _ in JAX_PATHS}
+    assert {r["points"] for r in screened} == {1} and max(r["worst_ratio"] for r in screened) <= 1
 
 
 def test_celu_dash_at_zero_is_one_for_every_alpha(backend):
