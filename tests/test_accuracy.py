@@ -499,32 +499,25 @@ def test_float32_silu_dash_is_within_the_bound_where_an_exp2_form_was_not(backen
     assert oracle.ulps(float(got[0]), exact, np.dtype("float32")) <= allowed
 
 
-def test_float64_mish_is_within_the_bound_where_five_roundings_were_not(backend):
-    """float64 mish(-2.0721322067682775) was 4.12 ulps off on every backend (bound 4: the condition
-    number is 0.94 there), n / (n + 2) rounded five times: found among 10^6 float64 drawn near
-    the screen's worst point (``--between`` with ``--sample``). With the sums' roundings carried,
-    2.5 ulps at most there."""
+@pytest.mark.parametrize(
+    ("call", "name", "parameter", "dash", "x"),
+    [
+        # n / (n + 2) rounded five times: 4.12 ulps on every backend (bound 4, condition 0.94)
+        (lambda x: anyrelu.mish(x), "mish", None, False, -2.0721322067682775),
+        # 1 + x a' rounded four times before E was added: 8.07 ulps on every backend but XLA's
+        # FMA path (bound 8, condition 0.83)
+        (lambda x: anyrelu.gelu_dash(x, approximate=True), "gelu", True, True, -1.2505448189887904),
+    ],
+    ids=["mish", "gelu-tanh-dash"],
+)  # fmt: skip
+def test_float64_points_where_drawn_windows_found_breaks_are_within_the_bound(backend, call, name, parameter, dash, x):
+    """Float64 breaks found among 300000-10^6 float64 drawn near the screen's worst points
+    (``--between`` with ``--sample``), where the screen's own points had passed by."""
     if backend.dtype("float64") is None:
         pytest.skip(f"{backend.name} has no float64")
-    x = -2.0721322067682775
-    got = backend.to_numpy(anyrelu.mish(backend.asarray(np.full(8, x), backend.dtype("float64"))))
-    exact = oracle.exact("mish", x)
-    allowed = oracle.bound(np.dtype("float64"), False) * max(1.0, oracle.condition("mish", x))
-    assert oracle.ulps(float(got[0]), exact, np.dtype("float64")) <= allowed
-
-
-def test_float64_tanh_gelu_dash_is_within_the_bound_where_four_roundings_of_its_sum_were_not(backend):
-    """float64 gelu_dash(-1.2505448189887904, approximate=True) was 8.07 ulps off (bound 8: the
-    condition number is 0.83 there) on every backend but XLA's FMA path: 1 + x a' rounded four
-    times before E was added. Found among 300000 float64 drawn near the screen's worst point."""
-    if backend.dtype("float64") is None:
-        pytest.skip(f"{backend.name} has no float64")
-    x = -1.2505448189887904
-    got = backend.to_numpy(
-        anyrelu.gelu_dash(backend.asarray(np.full(8, x), backend.dtype("float64")), approximate=True)
-    )
-    exact = oracle.exact("gelu", x, True, True)
-    allowed = oracle.bound(np.dtype("float64"), True) * max(1.0, oracle.condition("gelu", x, True, True))
+    got = backend.to_numpy(call(backend.asarray(np.full(8, x), backend.dtype("float64"))))
+    exact = oracle.exact(name, x, parameter, dash)
+    allowed = oracle.bound(np.dtype("float64"), dash) * max(1.0, oracle.condition(name, x, parameter, dash))
     assert oracle.ulps(float(got[0]), exact, np.dtype("float64")) <= allowed
 
 

@@ -21,6 +21,7 @@ from array_api_compat import array_namespace as _namespace
 from array_api_compat import is_torch_array
 
 from .._reference.rectifiers import SELU_SCALE, SELU_SCALE_ALPHA
+from .._reference.rectifiers import two_sum as two_sum  # the pairs' TwoSum, shared with the reference
 
 Array = Any
 
@@ -155,13 +156,6 @@ def top_bits_of(value: float) -> np.float32:
     """top_half of a number."""
     bits = np.array([value], np.float32).view(np.int32) & np.int32(-4096)
     return np.float32(bits.view(np.float32)[0])
-
-
-def two_sum(a: Array, b: Array) -> tuple[Array, Array]:
-    """a + b as s + its rounding error, exactly (Knuth's TwoSum: additions only)."""
-    s = a + b
-    b_virtual = s - a
-    return s, (a - (s - b_virtual)) + (b - b_virtual)
 
 
 def fast_two_sum(a: Array, b: Array) -> tuple[Array, Array]:

@@ -156,11 +156,11 @@ def gelu_dash(x: Array, approximate: bool, xp: ModuleType) -> Array:
         # exact error (1 + p is exact where the sum cancels: Sterbenz) and r = x a' - p, 5.5 ulp at
         # worst (0.69 of the bound). 1 + x a' rounded four times gave 8.07 ulp at x =
         # -1.2505448189887904 (bound 8: 300000 float64 drawn near the screen's worst point).
-        small, p, error = _times_a(x, xp)  # x^3 cannot overflow; sigmoid(2u) is settled there
-        a, e, h = _tanh_exponent(small, p, error, xp)  # h = exp(-|a|/2): e / (1 + e) as h h / (1 + e)
+        small, cube, p, error = _times_a(x, xp)  # x^3 cannot overflow; sigmoid(2u) is settled there
+        a, e, h = _tanh_exponent(small, cube, p, error, xp)  # h = exp(-|a|/2): e / (1 + e) as h h / (1 + e)
         m = _minus_abs(a, xp)
         xa = small * (constant(_GELU_A, x, xp) + constant(3 * _GELU_B, x, xp) * (small * small))
-        r = error + (constant(_GELU_A_LO, x, xp) * small + constant(3 * _GELU_B, x, xp) * (small * small * small))
+        r = error + (constant(_GELU_A_LO, x, xp) * small + constant(3 * _GELU_B, x, xp) * cube)
         top = (1 + p) + (r + e)  # 1 + x a' + E
         one_plus = 1 + e
         deep = (h / one_plus) * ((h * top) / one_plus)
@@ -188,24 +188,25 @@ _GELU_A_HALVES = (
 )
 
 
-def _times_a(x: Array, xp: ModuleType) -> tuple[Array, Array, Array]:
-    """x clipped to ±1e4 (x^3 cannot overflow; sigmoid(2u) is 0 or 1 there), and A times it as p
-    + error, exactly (Dekker's product, Veltkamp's splitting)."""
+def _times_a(x: Array, xp: ModuleType) -> tuple[Array, Array, Array, Array]:
+    """x clipped to ±1e4 (x^3 cannot overflow; sigmoid(2u) is 0 or 1 there), its cube, and A times
+    it as p + error, exactly (Dekker's product, Veltkamp's splitting)."""
     small = _clipped(x, 1e4, xp)
     big = constant(_SPLIT, x, xp) * small
     hi = big - (big - small)
     lo = small - hi
     a_hi, a_lo = constant(_GELU_A_HALVES[0], x, xp), constant(_GELU_A_HALVES[1], x, xp)
     p = constant(_GELU_A, x, xp) * small
-    return small, p, ((a_hi * hi - p) + a_hi * lo + a_lo * hi) + a_lo * lo  # A x - p, exactly
+    return small, small * small * small, p, ((a_hi * hi - p) + a_hi * lo + a_lo * hi) + a_lo * lo  # A x - p, exactly
 
 
-def _tanh_exponent(small: Array, p: Array, error: Array, xp: ModuleType) -> tuple[Array, Array, Array]:
+def _tanh_exponent(small: Array, cube: Array, p: Array, error: Array, xp: ModuleType) -> tuple[Array, Array, Array]:
     """a = 2u = 2 sqrt(2/pi) (x + 0.044715 x^3), e = exp(-|a|) and h = exp(-|a|/2), from _times_a's
-    clipped x and A x = p + error. exp(-|a|) has condition number |a|, so a rounded three times
-    (3 ulp) made e 10 ulp off near x = -1.4; here A x is exact and a is carried as a + a_lo, which
-    e takes as exp(-|a|) (1 - |a_lo|): float64 tanh-GELU within 2.6 ulp where it was 5.6."""
-    tail = error + (constant(_GELU_A_LO, small, xp) * small + constant(_GELU_B, small, xp) * (small * small * small))
+    clipped x, its cube and A x = p + error. exp(-|a|) has condition number |a|, so a rounded
+    three times (3 ulp) made e 10 ulp off near x = -1.4; here A x is exact and a is carried as
+    a + a_lo, which e takes as exp(-|a|) (1 - |a_lo|): float64 tanh-GELU within 2.6 ulp where it
+    was 5.6."""
+    tail = error + (constant(_GELU_A_LO, small, xp) * small + constant(_GELU_B, small, xp) * cube)
     a = p + tail
     a_tail = tail - (a - p)  # |p| >= |tail|: Fast2Sum
     m, m_lo = _minus_abs(a, xp), xp.where(a >= 0, -a_tail, a_tail)
@@ -289,17 +290,18 @@ def _mish_t(x: Array, xp: ModuleType) -> Array:
     there, 0.66 over 6 million points in [-3, 1]). x is capped at _MISH_TOP, where t is 1 in every
     working dtype and e^2 cannot overflow."""
     e = xp.exp(xp.where(x < _MISH_TOP, x, constant(_MISH_TOP, x, xp)))
-    n, n_lo = _two_sum(e * e, 2 * e)
-    d, d_lo = _two_sum(n, e * 0 + 2)  # an array 2: XLA folds a sum's constant out of (n + 2) - 2
+    n, n_lo = two_sum(e * e, 2 * e)
+    d, d_lo = two_sum(n, e * 0 + 2)  # an array 2: XLA folds a sum's constant out of (n + 2) - 2
     t = n / d
     return t + (n_lo - t * (d_lo + n_lo)) / d
 
 
-def _two_sum(a: Array, b: Array) -> tuple[Array, Array]:
-    """a + b as s + its rounding error, exactly (Knuth's TwoSum)."""
+def two_sum(a: Array, b: Array) -> tuple[Array, Array]:
+    """a + b as s + its rounding error, exactly (Knuth's TwoSum: additions only), in any floating
+    dtype (``_kernels.float32``'s pairs take it too)."""
     s = a + b
-    virtual = s - a
-    return s, (a - (s - virtual)) + (b - virtual)
+    b_virtual = s - a
+    return s, (a - (s - b_virtual)) + (b - b_virtual)
 
 
 def mish(x: Array, xp: ModuleType) -> Array:
