@@ -640,7 +640,7 @@ def _elu_family(
 # off at x = -1e-6 in float32. There float32 (and the half types, rounded once) takes
 # ``float32``'s ELU family -- JAX's float32 kernels: a float32 polynomial expm1 carried as a pair,
 # and exp(x) - 1 with its exact error below -0.6932 -- with alpha exp(x) in float32 for the
-# derivative, and float64 the reference, whose expm1 is Kahan's there
+# derivative, and float64 the reference, whose expm1 is Taylor's series there for |x| < 1
 # (``_reference.special.expm1``). On a GPU inductor calls libdevice's expm1: torch's kernels stay.
 
 
@@ -772,21 +772,21 @@ def _with_slope(
 
 @_chunked
 def _silu_dash(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
-    """silu'(x) = s(x) (1 + x s(-x)) = e (x + d) / d² + b, e = e^x, d = 1 + e, in float64 and
-    rounded once to x's dtype (0.5 ulp): x + d cancels only near silu's minimum (x = -1.28),
-    where the condition number allows it, unlike 1 + x s(-x), whose rounded x s(-x) cancels
-    against 1 for every x < -1 (torch's silu_backward: 5 ulp at x = -2.03, 2x the bound at x =
-    16.6). Not in float32: s(x) (x + d) / d there, with torch's exp and sigmoid, was 4.02 ulp off
-    at x = -0.5527069 on the default ATen capability (3.88 at -0.5405617 on avx512; the bound is
-    4), found by checking every float32 in [-4, 4], and its error depends on the exp and sigmoid
-    of each CPU path (MKL's exp chooses its own code by CPU). e is 2^(x log2(e)) (``_LOG2E``;
-    the product adds |x| 2^-53). x clipped to [-200, 40]: e^-200 is a normal float64 number (x86
-    takes a slow path for a subnormal one), the narrow derivative is 0 from x = -104 on, and at
-    40 the quotient is 1 and d² finite. b is _PLUS_ZERO: -inf gives +0.0, not 0 * -inf."""
+    """silu'(x) = s (1 + x (1 - s)), s = sigmoid(x): torch's fused ``silu_backward`` (with dy = 1)
+    in float64, rounded once to x's dtype (0.5 ulp). In float64 the rounded x (1 - s) cancels
+    against 1 only near silu's minimum (x = -1.28), where the condition number allows it; in
+    float32 it cancels for every x < -1 (torch's float32 silu_backward: 5 ulp at x = -2.03, 2x the
+    bound at x = 16.6). Not in float32 from other operations either: s(x) (x + d) / d with torch's
+    exp and sigmoid, d = 1 + e^x, was 4.02 ulp off at x = -0.5527069 on the default ATen
+    capability (3.88 at -0.5405617 on avx512; the bound is 4), found by checking every float32 in
+    [-4, 4], and its error depends on the exp and sigmoid of each CPU path. One float64 pass
+    where e (x + d) / d² took six: 2.5 against 3.2 ms per 10^6 on one thread. x clipped to
+    [-200, 40]: -inf and inf would give 0 * inf, and e^200 is a normal float64 number (x86 takes
+    a slow path for a subnormal one); the narrow derivative is 0 from x = -104 on, where adding
+    +0.0 after the rounding makes it the limit +0.0, not -0.0."""
     w = torch.clamp(x, -200.0, 40.0).double()
-    e = _exp(w)
-    d = e + 1
-    return _over_square(w.add_(d).mul_(e), d, x.dtype, out)  # e (x + d) / d²
+    slope = torch.ops.aten.silu_backward(w.new_ones(()).expand_as(w), w)
+    return _rounded(slope, x.dtype, out).add_(0.0)
 
 
 def _silu_second(w: torch.Tensor) -> Array:

@@ -1,9 +1,9 @@
 """Special functions that the array API standard lacks, or that a library gets wrong.
 
-``expm1(x, xp)`` is the library's own, except on JAX, whose expm1 is 3.6 ulp off in float64
-(measured against mpmath; ELU's bound is 4 with two more roundings), and in a torch.compile or
-torch.export graph of a CPU tensor, where inductor's loops make it exp(x) - 1: there, for |x| < 1, Kahan's
-``(exp(x) - 1) * x / log(exp(x))``, whose rounding errors in exp cancel (2.1 ulp).
+``expm1(x, xp)`` is the library's own, except on JAX, whose expm1 is 4.5 ulp off in float64
+(measured against long double; ELU's bound is 4 with two more roundings), and in a torch.compile or
+torch.export graph of a CPU tensor, where inductor's loops make it exp(x) - 1: there, for |x| < 1,
+Taylor's series to x^20 (1.1-1.4 ulp).
 ``exp(x, xp)`` corrects JAX's float64 exp near 0 by one Newton step on its log.
 
 ``erfc(x, xp)`` takes torch's own (``torch.special.erfc``, within 1 ulp in float64) and otherwise
@@ -43,11 +43,26 @@ def expm1(x: Array, xp: ModuleType) -> Array:
     if not (array_api_compat.is_jax_namespace(xp) or _torch_cpu_graph(x, xp)):
         return xp.expm1(x)
     small = xp.abs(x) < 1  # NaN is not: it takes the library's own
-    u = xp.where(small, x, xp.full_like(x, 0.5))
-    y = xp.exp(u)
-    one = y == 1  # |x| < 2**-53: expm1(x) is x
-    kahan = (y - 1) * u / xp.log(xp.where(one, xp.full_like(y, 2.0), y))
-    return xp.where(small, xp.where(one, u, kahan), xp.expm1(x))
+    u = xp.where(small, x, xp.zeros_like(x))
+    near_0 = xp.where(xp.abs(u) < 2.0**-54, u, _expm1_series(u))  # ±0, subnormals: u (below)
+    return xp.where(small, near_0, xp.expm1(x))
+
+
+# 1/k! for k = 3 ... 20: Taylor's remainder beyond x^20 is below 2^-60 of expm1(x) for |x| < 1.
+_EXPM1_TAYLOR = tuple(1 / math.factorial(k) for k in range(3, 21))
+
+
+def _expm1_series(u: Array) -> Array:
+    """expm1(u) for |u| < 1: u + u (u (1/2 + u q(u))), Taylor's series in Horner's form. The terms
+    after u are below |u|/2 + u^2/6 + ..., so the sum adds to u a rounded part at most 0.72 of
+    |expm1(u)| (u = -1): measured within 1.1 ulp (XLA's FMA path) and 1.4 (its AVX path) against
+    long double, where Kahan's (exp(u) - 1) u / log(exp(u)) gave 2.6 and XLA's float64 expm1 4.5.
+    Below 2^-54 expm1(u) rounds to u, which the caller takes as it is: the sum would make -0.0
+    +0.0 (u (u c) is +0.0), and XLA's CPU code flushes a subnormal u to 0."""
+    q = _EXPM1_TAYLOR[-1]
+    for c in reversed(_EXPM1_TAYLOR[:-1]):
+        q = q * u + c
+    return u + u * (u * (0.5 + u * q))
 
 
 def exp(x: Array, xp: ModuleType) -> Array:
