@@ -533,6 +533,21 @@ def _assert_hard_swish_contract(x: np.ndarray, y: np.ndarray) -> None:
 
 
 @pytest.mark.parametrize("dtype", ["float16", "float32"])
+def test_numpy_silu_with_and_without_its_floor_gives_the_same_bits(dtype):
+    """NumPy's SiLU clips -x at 200 only where x may hold -inf (its smallest element, read first):
+    the other elements' bits are the same either way, across blocks, and -inf gives -0.0."""
+    import anyrelu
+
+    values = _random_data(dtype, 100_000)
+    x = values[~np.isnan(values) & (values > -np.inf)]
+    floored = anyrelu.silu(np.concatenate([x, np.array([-np.inf], dtype)]))
+    _same_bits(floored[:-1], anyrelu.silu(x))
+    assert floored[-1] == 0 and np.signbit(floored[-1])
+    far = floored[:-1][x < -800]
+    assert far.size and (far == 0).all() and np.signbit(far).all()
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32"])
 def test_numpy_hard_swish_meets_the_contract_in_every_block(dtype):
     """NumPy's float32 hard_swish runs in blocks, multiplying by x itself unless the product
     raises the invalid flag (-inf * -0.0, or a signalling NaN): blocks with and without -inf, NaN

@@ -294,22 +294,32 @@ def blocked(body: Callable[..., Array], wide: Any = None) -> Callable[..., Array
     ``wide`` dtype, each block of x is first widened into one reused buffer of it (exact), which
     body may overwrite; body's result is rounded once, straight into its part of the output."""
 
+    def into(block: Array, buffer: Array | None, part: Array, *args: Any) -> None:
+        if buffer is not None:
+            buffer[...] = block
+            block = buffer
+        part[...] = body(block, *args)
+
     @functools.wraps(body)
     def kernel(x: Array, *args: Any) -> Array:
         if x.size <= _FAMILY_BLOCK and wide is None:
             return body(x, *args)
-        flat = x.reshape(-1)  # a copy only where x's layout needs one
-        out = np.empty(flat.shape, x.dtype.newbyteorder("="))
-        buffer = None if wide is None else np.empty(min(flat.size, _FAMILY_BLOCK), wide)
-        for start in range(0, flat.size, _FAMILY_BLOCK):
-            part, block = out[start : start + _FAMILY_BLOCK], flat[start : start + _FAMILY_BLOCK]
-            if buffer is not None:
-                block = buffer[: part.size]
-                block[...] = flat[start : start + _FAMILY_BLOCK]
-            part[...] = body(block, *args)
-        return out.reshape(x.shape)
+        return in_blocks(into, x, wide, *args)
 
     return kernel
+
+
+def in_blocks(into: Callable[..., None], x: Array, wide: Any, *args: Any) -> Array:
+    """``into(block, buffer, part, *args)`` for each _FAMILY_BLOCK elements of x: it writes the
+    block's result into ``part``, its piece of one output array of x's dtype, with ``buffer``, a
+    reused array of the ``wide`` dtype and the block's size, as its scratch (None without one)."""
+    flat = x.reshape(-1)  # a copy only where x's layout needs one
+    out = np.empty(flat.shape, x.dtype.newbyteorder("="))
+    buffer = None if wide is None else np.empty(min(flat.size, _FAMILY_BLOCK), wide)
+    for start in range(0, flat.size, _FAMILY_BLOCK):
+        part = out[start : start + _FAMILY_BLOCK]
+        into(flat[start : start + _FAMILY_BLOCK], None if buffer is None else buffer[: part.size], part, *args)
+    return out.reshape(x.shape)
 
 
 _FAMILY_BLOCK = 1 << 15  # 32768 elements: a block's float64 temporaries take a few hundred kB
@@ -355,7 +365,13 @@ def _widened(name: str, block: Callable[..., Array], plus_zero: bool = False) ->
             y += 0.0
         return y
 
-    kernel, body = plain(quiet(widened_blocks)), REFERENCE_KERNELS[name]
+    return _narrow(name, widened_blocks)
+
+
+def _narrow(name: str, kernel: Callable[..., Array]) -> Callable[..., Array]:
+    """kernel(x, *args) for float16/float32 x (NumPy's overflow warnings off), the reference
+    elsewhere."""
+    kernel, body = plain(quiet(kernel)), REFERENCE_KERNELS[name]
 
     def widening(x: Array, *args: Any) -> Array:
         return (kernel if _widens(x) else body)(x, *args)
@@ -383,13 +399,25 @@ def _wide(value: float, size: int) -> np.ndarray:
     return _block(np.dtype(np.float64), value, _FAMILY_BLOCK)[:size]
 
 
-def _silu(w: Array) -> Array:
-    """w / (1 + exp(-w)), from w floored at -200: silu(-200) is -2.8e-85, below every float32
-    (the float32 answer is -0.0, as at -inf), and exp(200) is finite."""
-    _clip(w, -200.0)  # NaN stays
-    e = np.exp(np.negative(w))
-    e += 1.0
-    return np.divide(w, e, out=e)
+def _silu(x: Array) -> Array:
+    """x / (1 + exp(-x)) for float16/float32 x, in float64 blocks (``in_blocks``), rounded once: as
+    -x / (-1 - exp(-x)), so that the widening is the negation and the division writes the narrow
+    output (5 passes a block, not 7: 2.10 against 2.25 ms per 10^6 float32 on an AMD EPYC with
+    AVX-512, the same bits). Beyond x = -709 exp overflows and the quotient is -0.0, as silu is
+    below every float32 there; at -inf it would be inf / -inf: where x may hold -inf (its smallest
+    element, one read: 0.05 ms per 10^6, where clipping each block took 0.25), -x is clipped to
+    200 first (silu(-200) is -2.8e-85, -0.0 in float32). NaN stays NaN."""
+    clip = not (x.size and x.min() > -np.inf)  # NaN is not
+    return in_blocks(_silu_block, x, np.float64, clip)
+
+
+def _silu_block(block: Array, w: Array, part: Array, clip: bool) -> None:
+    np.negative(block, out=w)  # -x, exact
+    if clip:
+        _clip(w, None, 200.0)
+    e = np.exp(w)
+    np.subtract(-1.0, e, out=e)
+    np.divide(w, e, out=part)
 
 
 def _silu_dash(w: Array) -> Array:
@@ -670,7 +698,7 @@ KERNELS = {
     "selu_dash": SELU[1],
     "celu": CELU[0],
     "celu_dash": CELU[1],
-    "silu": _widened("silu", _silu),
+    "silu": _narrow("silu", lambda x, xp: _silu(x)),
     "silu_dash": _widened("silu_dash", _silu_dash, plus_zero=True),
     "squareplus": _widened("squareplus", _squareplus),
     "mish": _widened("mish", _mish),
