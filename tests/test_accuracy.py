@@ -535,30 +535,38 @@ def test_float64_breaks_found_by_drawn_windows_stay_fixed_on_every_xla_path(func
     assert {r["points"] for r in screened} == {1} and max(r["worst_ratio"] for r in screened) <= 1
 
 
+# x < 0, where elu(x) is expm1(x) with no other rounding: [-1, 0) and |x| down to 2^-40.
+_EXPM1_RANDOM = np.random.default_rng(0)
+EXPM1_POINTS = np.concatenate([_EXPM1_RANDOM.uniform(-1, 0, 200000), -(2.0 ** _EXPM1_RANDOM.uniform(-40, 0, 200000))])
+
+
+def _expm1_ulps(got: np.ndarray) -> float:
+    """The largest error of elu(EXPM1_POINTS) in float64 ulps against long double's expm1."""
+    exact = np.expm1(EXPM1_POINTS.astype(np.longdouble))
+    return float(np.max(np.abs(got.astype(np.longdouble) - exact) / np.spacing(np.abs(exact.astype(np.float64)))))
+
+
 _EXPM1_CHILD = """
 import sys, numpy as np, jax
 jax.config.update("jax_enable_x64", True)
 import anyrelu
-rng = np.random.default_rng(0)
-x = np.concatenate([rng.uniform(-1, 0, 200000), -(2.0 ** rng.uniform(-40, 0, 200000))])
-got = np.asarray(anyrelu.elu(jax.numpy.asarray(x))).astype(np.longdouble)
-exact = np.expm1(x.astype(np.longdouble))
-print(float(np.max(np.abs(got - exact) / np.spacing(np.abs(exact.astype(np.float64))))))
+np.save(sys.argv[2], np.asarray(anyrelu.elu(jax.numpy.asarray(np.load(sys.argv[1])))))
 """
 
 
 @pytest.mark.skipif(not _installed("jax"), reason="jax is not installed")
 @pytest.mark.skipif(np.finfo(np.longdouble).nmant < 63, reason="long double is not wider than float64 here")
 @pytest.mark.parametrize(("label", "environment"), JAX_PATHS, ids=[p for p, _ in JAX_PATHS])
-def test_jax_float64_expm1_is_within_one_and_a_half_ulps_on_every_xla_path(label, environment):
-    """JAX's float64 expm1 (elu(x) for x < 0 is expm1(x), no other rounding), for |x| < 1
-    Taylor's series: 1.11 ulp on XLA's FMA path, 1.43 without FMA, against long double. Kahan's
-    form before it gave 2.56 and left celu(alpha=0.21) at 0.98 of its bound near x = -0.0004317;
-    XLA's own expm1 is 4.5 ulp off."""
-    done = subprocess.run([sys.executable, "-c", _EXPM1_CHILD], env={**os.environ, **environment},
-                          capture_output=True, text=True, check=False)  # fmt: skip
+def test_jax_float64_expm1_is_within_one_and_a_half_ulps_on_every_xla_path(label, environment, tmp_path):
+    """JAX's float64 expm1, for |x| < 1 Taylor's series: 1.11 ulp on XLA's FMA path, 1.43 without
+    FMA, against long double. Kahan's form before it gave 2.56 and left celu(alpha=0.21) at 0.98
+    of its bound near x = -0.0004317; XLA's own expm1 is 4.5 ulp off."""
+    points, got = tmp_path / "x.npy", tmp_path / "elu.npy"
+    np.save(points, EXPM1_POINTS)
+    done = subprocess.run([sys.executable, "-c", _EXPM1_CHILD, str(points), str(got)],
+                          env={**os.environ, **environment}, capture_output=True, text=True, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
-    assert float(done.stdout) <= 1.5, (label, done.stdout)
+    assert _expm1_ulps(np.load(got)) <= 1.5, label
 
 
 @pytest.mark.skipif(_COMPILE_MISSING is not None, reason=f"torch.compile: {_COMPILE_MISSING}")
@@ -569,11 +577,9 @@ def test_compiled_float64_expm1_is_within_one_and_a_half_ulps():
     series as JAX's: 1.42 ulp against long double (Kahan's form: 2.1)."""
     import torch
 
-    x = np.concatenate([np.random.default_rng(0).uniform(-1, 0, 100000), -(2.0 ** np.arange(-40.0, 0.0, 0.125))])
     torch._dynamo.reset()
-    got = torch.compile(anyrelu.elu, fullgraph=True)(torch.from_numpy(x)).numpy().astype(np.longdouble)
-    exact = np.expm1(x.astype(np.longdouble))
-    assert np.max(np.abs(got - exact) / np.spacing(np.abs(exact.astype(np.float64)))) <= 1.5
+    got = torch.compile(anyrelu.elu, fullgraph=True)(torch.from_numpy(EXPM1_POINTS)).numpy()
+    assert _expm1_ulps(got) <= 1.5
 
 
 def test_celu_dash_at_zero_is_one_for_every_alpha(backend):

@@ -785,7 +785,7 @@ def _silu_dash(x: torch.Tensor, out: torch.Tensor | None = None) -> Array:
     a slow path for a subnormal one); the narrow derivative is 0 from x = -104 on, where adding
     +0.0 after the rounding makes it the limit +0.0, not -0.0."""
     w = torch.clamp(x, -200.0, 40.0).double()
-    slope = torch.ops.aten.silu_backward(w.new_ones(()).expand_as(w), w)
+    slope = torch.ops.aten.silu_backward(_ones_like(w), w)
     return _rounded(slope, x.dtype, out).add_(0.0)
 
 
