@@ -127,10 +127,11 @@ def _hard_swish32(x: Array) -> Array:
     + 1/2 twice, 1.50 where it contracts the two into an FMA (the bound is 2). The true division
     of NumPy's form, x (clip(-3 - x, -6, 0) / -6) (1.82 ulps), kept this loop at 1.12-1.13x
     jax.nn.hard_swish under jit on an AMD EPYC with AVX-512, where this one takes 0.98x (medians
-    of 40 alternated rounds; the division is what differs: the same form with a product by
-    fl(-1/6) took 1.00x, and is 2.48 ulps off). For x >= 3, h is exactly 1 (x fl(1/6) >= 1/2
-    rounds up to it at x = 3, and the clip takes the rest), so the result is x; for x <= -3 h is 0,
-    and one select, the last operation, gives +0.0 (x * 0 is -0.0 there, and NaN at -inf): under
+    of 40 alternated rounds of the best of three 20-call runs; 1.11 against 1.02-1.04 in the
+    bench's rounds). The division is what differs: the same form with a product by fl(-1/6) took
+    1.00x, and is 2.48 ulps off. For x >= 3, h is exactly 1 (3 fl(1/6) rounds to 1/2, a larger x
+    gives more, and the clip caps it), so the result is x; for x <= -3 h is 0, and one select,
+    the last operation, gives +0.0 (x * 0 is -0.0 there, and NaN at -inf): under
     ``value_and_grad`` XLA moves a trailing chain of arithmetic into the sum's YNNPACK reduction,
     with arrays of its constants written out (2.7-3.4x jax.nn's; a select or a clamp stops it).
     NaN stays NaN (XLA's maximum and minimum keep it, and NaN <= -3 is false)."""
