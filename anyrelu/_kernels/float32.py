@@ -64,9 +64,7 @@ def expm1_near(r: Array) -> tuple[Array, Array]:
     rest is 6% of the value at most. To 2^-25.6 of exp(r)."""
     h = top_half(r)
     low = r - h
-    q = _c(_EXPM1_Q[-1])
-    for coefficient in reversed(_EXPM1_Q[:-1]):
-        q = q * r + _c(coefficient)
+    q = _expm1_q(r)
     half = (h * h) * _c(0.5)
     s = r + half  # s + error == r + half exactly (TwoSum's error, in 2 operations instead of 4)
     error = half - (s - r)
