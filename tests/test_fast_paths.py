@@ -18,6 +18,7 @@ from anyrelu import relu, relu_dash
 from anyrelu._kernels import cupy as cupy_kernels
 from anyrelu._kernels import numpy as numpy_kernels
 from anyrelu._reference import relu as reference
+from anyrelu._tools.accuracy import every_float
 
 LEAKS = [0, 0.1, 0.5, 1, 2.5, -0.3]
 CAPS = [None, 6]
@@ -583,7 +584,7 @@ def test_jax_hard_swish_meets_the_contract_under_jit_eagerly_and_under_vmap(dtyp
     from anyrelu import hard_swish
 
     kinks = np.nextafter(np.float32([-3, -3, 3, 3]), np.float32([-9, 9, -9, 9]))
-    near = [_floats_between(k - 2.0**-10, k + 2.0**-10) for k in (-3.0, 3.0)]
+    near = [chunk for k in (-3.0, 3.0) for chunk in every_float("float32", k - 2.0**-10, k + 2.0**-10)]
     values = np.concatenate([_random_data("float32"), kinks, np.linspace(-4, 4, 8001, dtype="float32"), *near,
                              np.float32([-0.0, 0.0, -3, 3])])  # fmt: skip
     values = values[(values == 0) | ~(np.abs(values) < 1e-30)]
@@ -591,12 +592,6 @@ def test_jax_hard_swish_meets_the_contract_under_jit_eagerly_and_under_vmap(dtyp
         x = values.astype(dtype)
     for program in (jax.jit(hard_swish), hard_swish, jax.vmap(hard_swish)):
         _assert_hard_swish_contract(x, np.asarray(program(jnp.asarray(x))))
-
-
-def _floats_between(low: float, high: float) -> np.ndarray:
-    """Every float32 in [low, high] (both of one sign)."""
-    ends = np.float32([low, high]).view(np.int32)
-    return np.arange(ends.min(), ends.max() + 1, dtype=np.int32).view(np.float32)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -184,14 +184,18 @@ def expm1_lower(x: Array) -> tuple[Array, Array]:
     within 0.99 ulp of t, half an ulp of the result) and the subtraction's error, exactly: (hi + 1)
     and t - (hi + 1) are exact (Sterbenz)."""
     xp = _namespace(x)
-    near = _maximum(x, _HALF_POINT)  # the polynomial's interval; NaN stays NaN
-    s, rest = expm1_near(near)
-    t = xp.exp(_minimum(x, _HALF_POINT))
+    r, t, far = _split_at_half(x)
+    s, rest = expm1_near(r)
     one = t * 0 + 1  # an array: XLA folds (t - 1) + 1 into t, and t_lo into 0
     t_hi = t - one
     t_lo = t - (t_hi + one)
-    far = x < _c(_HALF_POINT)
     return xp.where(far, t_hi, s), xp.where(far, t_lo, rest)
+
+
+def _split_at_half(x: Array) -> tuple[Array, Array, Array]:
+    """(r, t, far) for float32 x <= 0 (and NaN): r, x on the polynomial's interval [-0.6932, 0]
+    (NaN stays NaN); t = exp(x) below it (< 1/2); far, where x is below it, so that t is taken."""
+    return _maximum(x, _HALF_POINT), _namespace(x).exp(_minimum(x, _HALF_POINT)), x < _c(_HALF_POINT)
 
 
 def times(value: float, hi: Array, lo: Array | float) -> Array:
@@ -222,13 +226,11 @@ def selu(x: Array) -> Array:
     0.70-0.73x jax.nn.selu under jit on an AMD EPYC with AVX-512, where ``expm1_lower``'s pair
     times v took 0.98x (1.49 and 1.30 ulps). λx rounds twice (1 ulp)."""
     xp = _namespace(x)
-    lower = _minimum(x, 0.0)
-    r = _maximum(lower, _HALF_POINT)  # NaN stays NaN
+    r, t, far = _split_at_half(_minimum(x, 0.0))
     r_hi = top_half(r)
     b = (r * r) * (_c(SELU_SCALE_ALPHA / 2) + r * _expm1_q(r, SELU_SCALE_ALPHA))  # λα b
     near = _SELU_V_HI * r_hi + ((_SELU_V_HI * (r - r_hi) + _SELU_V_LO * r) + b)
-    t = xp.exp(_minimum(lower, _HALF_POINT))
-    y = xp.where(x < _c(_HALF_POINT), _SELU_V * t - _SELU_V, near)
+    y = xp.where(far, _SELU_V * t - _SELU_V, near)
     small = xp.where(x < 0, _SELU_V * x, _c(SELU_SCALE) * x)  # x >= 0, NaN, and |x| < 2^-30
     return xp.where(x < _c(-_TINY), y, small)
 
@@ -255,11 +257,8 @@ def expm1_rounded(x: Array) -> Array:
     rounds twice (XLA's AVX path, inductor's loops), 1.02 where XLA contracts it into an FMA (the
     bound is 2). About 25 float32 operations where the pair took 40: 0.67x jax.nn.elu under jit
     on an AMD EPYC with AVX-512, where the pair, rounded, took 1.00x."""
-    xp = _namespace(x)
-    r = _maximum(x, _HALF_POINT)  # NaN stays NaN
-    near = r + (r * r) * (_c(0.5) + r * _expm1_q(r))
-    t = xp.exp(_minimum(x, _HALF_POINT))
-    return xp.where(x < _c(_HALF_POINT), t - 1, near)
+    r, t, far = _split_at_half(x)
+    return _namespace(x).where(far, t - 1, r + (r * r) * (_c(0.5) + r * _expm1_q(r)))
 
 
 def scaled_expm1(value: float, x: Array) -> Array:
