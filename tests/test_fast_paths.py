@@ -386,6 +386,47 @@ def test_torch_kernels_run_in_chunks_give_the_whole_tensors_bits(dtype):
     same(slope, torch_kernels._gelu_dash.__wrapped__(x[: 65536 - 1]))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+def test_torch_eager_gelu_keeps_the_derivative_its_forward_computed(dtype):
+    """With x requiring grad, eager exact GELU computes its derivative in the forward, with the
+    value and one erfc for both, and keeps it for the backward (GeluWithSlope): the value is
+    gelu's bits, the gradient gelu_dash(x) * t bit for bit (in chunks and not, twice with
+    retain_graph), double backward is GELU''; forward mode and torch.func take the explicit
+    derivative's path, with the same values."""
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    from torch.func import grad, vmap
+
+    import anyrelu
+
+    def same(got, expected):
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        assert bool(((got == expected) | (got.isnan() & expected.isnan())).all())
+        assert torch.equal(got.signbit() | got.isnan(), expected.signbit() | expected.isnan())
+
+    torch_dtype = getattr(torch, dtype)
+    values = _random_data("float64" if dtype == "bfloat16" else dtype)
+    for size in (4099, 3 * (1 << 18) * torch.get_num_threads() + 4099):  # whole, and in chunks
+        x = torch.from_numpy(np.resize(values, size)).to(torch_dtype)
+        t = torch.from_numpy(np.resize(values[::-1].copy(), size)).to(torch_dtype)
+        leaf = x.clone().requires_grad_(True)
+        y = anyrelu.gelu(leaf)
+        assert type(y.grad_fn).__name__ == "GeluWithSlopeBackward"
+        same(y.detach(), anyrelu.gelu(x))
+        for _ in range(2):
+            same(torch.autograd.grad(y, leaf, t, retain_graph=True)[0], anyrelu.gelu_dash(x) * t)
+    x = torch.linspace(-5, 5, 11, dtype=torch_dtype)
+    leaf = x.clone().requires_grad_(True)
+    (first,) = torch.autograd.grad(anyrelu.gelu(leaf).sum(), leaf, create_graph=True)
+    assert torch.equal(first.detach(), anyrelu.gelu_dash(x))
+    (second,) = torch.autograd.grad(first.sum(), leaf)
+    dash_leaf = x.clone().requires_grad_(True)
+    (expected,) = torch.autograd.grad(anyrelu.gelu_dash(dash_leaf).sum(), dash_leaf)
+    assert torch.equal(second, expected)
+    assert torch.equal(vmap(grad(anyrelu.gelu))(x), anyrelu.gelu_dash(x))
+    with torch.no_grad():
+        assert anyrelu.gelu(leaf).grad_fn is None
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
 def test_torch_gelu_floors_that_keep_exp_and_erfc_normal_change_no_bit(dtype, monkeypatch):
     """Below float64, torch's GELU kernels clip x where their float64 exp and erfc stay normal

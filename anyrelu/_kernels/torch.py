@@ -1057,6 +1057,52 @@ GELU_EXACT = _with_slope(
 
 gelu_value, gelu_chain = _gelu_value, GELU_EXACT[2]  # for torch_graph
 
+
+class GeluWithSlope(torch.autograd.Function):
+    """GELU whose backward multiplies by the derivative its forward computed (``with_slope(x)``
+    gives both); under double backward ``chain(x, t)``, the chain rule above (its derivative is
+    GELU''). Eager calls with x requiring grad (``_keeps_slope``) and compiled graphs
+    (``torch_graph.compiled_gelu``) take it."""
+
+    @staticmethod
+    def forward(x: torch.Tensor, with_slope: Any, chain: Any) -> Any:
+        return with_slope(x)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
+        ctx.mark_non_differentiable(output[1])
+        ctx.set_materialize_grads(False)  # no zeros for the derivative's gradient: a pass of fresh memory
+        ctx.save_for_backward(inputs[0], output[1])
+        ctx.chain = inputs[2]
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor, _: Any) -> tuple[torch.Tensor, None, None]:
+        x, slope = ctx.saved_tensors
+        # create_graph: f'' through the chain rule; else dash(x).mul_(t)'s product
+        chain: torch.Tensor = ctx.chain(x, grad) if torch.is_grad_enabled() else slope * grad
+        return chain, None, None
+
+
+_apply_with_slope = super(torch.autograd.Function, GeluWithSlope).apply  # as _torch_apply: no inspect
+
+
+def _keeps_slope(x: torch.Tensor) -> bool:
+    """Whether an eager exact GELU computes its derivative in the forward's chunk loop, with the
+    value, and keeps it for the backward: x requires grad where autograd records (a backward will
+    want the derivative), outside forward-mode AD, torch.func and any trace (GeluWithSlope has no
+    jvp or vmap rule). Its erfc is then computed once for both, where a backward from x took it
+    again: forward+backward 0.71-0.74x the time (docs/benchmarks.md), for one tensor of x's
+    size kept until the backward (F.gelu keeps x alone; x is kept here too, for double backward)."""
+    return (
+        x.requires_grad
+        and _grad_enabled()
+        and forward_ad._current_level < 0
+        and not _transforms_active()
+        and not _wrapped(x)
+        and not torch.compiler.is_compiling()
+    )
+
+
 # Exact GELU of a float32 CPU tensor in a torch.compile graph: ``float32``'s GELU (JAX's float32
 # kernel: the Mills ratio and an exp pair; 0.32 of the bound under inductor), plain float32 operations that
 # inductor fuses into one vectorized loop with its neighbours; a compiled MLP training step with it
@@ -1074,6 +1120,8 @@ def gelu(x: torch.Tensor, approximate: bool, xp: ModuleType) -> Array:
         from .torch_graph import compiled_gelu
 
         return compiled_gelu(x, xp)
+    if _keeps_slope(x):
+        return _apply_with_slope(x, gelu_with_slope, gelu_chain)[0]
     return GELU_EXACT[0](x, xp)
 
 

@@ -92,29 +92,6 @@ def _(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             torch.empty_like(x, memory_format=torch.contiguous_format))  # fmt: skip
 
 
-class _GeluWithSlope(torch.autograd.Function):
-    """GELU whose backward multiplies by the derivative its forward computed (``with_slope(x)``
-    gives both); under double backward ``chain(x, t)``, the chain rule of ``_kernels.torch``
-    (its derivative is GELU'')."""
-
-    @staticmethod
-    def forward(x: torch.Tensor, with_slope: Any, chain: Any) -> Any:
-        return with_slope(x)
-
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
-        ctx.mark_non_differentiable(output[1])
-        ctx.save_for_backward(inputs[0], output[1])
-        ctx.chain = inputs[2]
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor, _: Any) -> tuple[torch.Tensor, None, None]:
-        x, slope = ctx.saved_tensors
-        # create_graph: f'' through _kernels.torch; else eager's dash(x).mul_(t), the same product
-        chain: torch.Tensor = ctx.chain(x, grad) if torch.is_grad_enabled() else slope * grad
-        return chain, None, None
-
-
 def compiled_gelu(x: torch.Tensor, xp: Any) -> Array:
     """Exact GELU inside a torch.compile graph: a CPU float32 tensor's from ``float32.py``'s
     plain operations, which inductor fuses (``_kernels.torch.GELU_GRAPH``), other tensors' from
@@ -126,6 +103,6 @@ def compiled_gelu(x: torch.Tensor, xp: Any) -> Array:
     float32_cpu = kernels._float32_cpu(x)
     if x.requires_grad and torch.is_grad_enabled():
         if float32_cpu:
-            return _GeluWithSlope.apply(x, f32.gelu_with_slope, kernels.GELU_GRAPH[2])[0]
-        return _GeluWithSlope.apply(x, _gelu_with_slope, kernels.gelu_chain)[0]
+            return kernels.GeluWithSlope.apply(x, f32.gelu_with_slope, kernels.GELU_GRAPH[2])[0]
+        return kernels.GeluWithSlope.apply(x, _gelu_with_slope, kernels.gelu_chain)[0]
     return kernels.GELU_GRAPH[0](x, xp) if float32_cpu else _gelu(x)
