@@ -386,6 +386,7 @@ def test_torch_kernels_run_in_chunks_give_the_whole_tensors_bits(dtype):
     same(slope, torch_kernels._gelu_dash.__wrapped__(x[: 65536 - 1]))
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")  # torch's forward_ad
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
 def test_torch_eager_gelu_keeps_the_derivative_its_forward_computed(dtype):
     """With x requiring grad, eager exact GELU computes its derivative in the forward, with the
@@ -394,6 +395,7 @@ def test_torch_eager_gelu_keeps_the_derivative_its_forward_computed(dtype):
     retain_graph), double backward is GELU''; forward mode and torch.func take the explicit
     derivative's path, with the same values."""
     torch = pytest.importorskip("torch", reason="torch is not installed")
+    import torch.autograd.forward_ad as fwad
     from torch.func import grad, vmap
 
     import anyrelu
@@ -423,6 +425,9 @@ def test_torch_eager_gelu_keeps_the_derivative_its_forward_computed(dtype):
     (expected,) = torch.autograd.grad(anyrelu.gelu_dash(dash_leaf).sum(), dash_leaf)
     assert torch.equal(second, expected)
     assert torch.equal(vmap(grad(anyrelu.gelu))(x), anyrelu.gelu_dash(x))
+    with fwad.dual_level():  # x requiring grad, under forward mode: the explicit derivative's path
+        tangent = fwad.unpack_dual(anyrelu.gelu(fwad.make_dual(leaf, torch.ones_like(x)))).tangent
+    assert torch.equal(tangent.detach(), anyrelu.gelu_dash(x))
     with torch.no_grad():
         assert anyrelu.gelu(leaf).grad_fn is None
 
