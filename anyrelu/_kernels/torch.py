@@ -1055,7 +1055,7 @@ GELU_EXACT = _with_slope(
 )
 
 
-gelu_value, gelu_chain = _gelu_value, GELU_EXACT[2]  # for torch_graph
+gelu_value, gelu_chain = _gelu_value, GELU_EXACT[2]  # for torch_graph and GeluWithSlope's eager use
 
 
 class GeluWithSlope(torch.autograd.Function):
@@ -1093,14 +1093,13 @@ def _keeps_slope(x: torch.Tensor) -> bool:
     jvp or vmap rule). Its erfc is then computed once for both, where a backward from x took it
     again: forward+backward 0.71-0.74x the time (docs/benchmarks.md), for one tensor of x's
     size kept until the backward (F.gelu keeps x alone; x is kept here too, for double backward)."""
-    return (
-        x.requires_grad
-        and _grad_enabled()
-        and forward_ad._current_level < 0
-        and not _transforms_active()
-        and not _wrapped(x)
-        and not torch.compiler.is_compiling()
-    )
+    return x.requires_grad and _grad_enabled() and not torch.compiler.is_compiling() and _reverse_mode_only(x)
+
+
+def _reverse_mode_only(x: torch.Tensor) -> bool:
+    """Whether only reverse-mode autograd can see this call of x: no forward-mode dual level, no
+    torch.func transform (GeluWithSlope and the custom ops have no jvp or vmap rule)."""
+    return forward_ad._current_level < 0 and not _transforms_active() and not _wrapped(x)
 
 
 # Exact GELU of a float32 CPU tensor in a torch.compile graph: ``float32``'s GELU (JAX's float32
@@ -1137,9 +1136,7 @@ def _compiled(x: torch.Tensor) -> bool:
         torch.compiler.is_compiling()  # first: False on every eager call
         and x.is_floating_point()
         and not torch.compiler.is_exporting()
-        and forward_ad._current_level < 0
-        and not _transforms_active()
-        and not _wrapped(x)
+        and _reverse_mode_only(x)
     )
 
 
