@@ -221,10 +221,44 @@ _COMPILE_MISSING = missing("torch.compile")
 @pytest.mark.skipif(_COMPILE_MISSING is not None, reason=f"torch.compile: {_COMPILE_MISSING}")
 def test_the_screen_passes_under_torch_compile_on_this_cpus_capability():
     # inductor writes its own loops for a compiled graph (its vectorized expm1 is exp(x) - 1):
-    # every case compiled whole, in float32, on the capability this CPU picks (a compilation per
-    # case is this test's time); every capability and dtype in the full screen below
+    # every case compiled whole with its derivative, in float32, on the capability this CPU picks
+    # (a compilation per case is this test's time); every capability and dtype in the full screen
+    # below
     label, environment = torch_paths[-1]
     _run_screen(label, environment, ["torch.compile"], 3000, dtypes=["float32"])
+
+
+@pytest.mark.screen
+@pytest.mark.skipif(_COMPILE_MISSING is not None, reason=f"torch.compile: {_COMPILE_MISSING}")
+@pytest.mark.filterwarnings("ignore:`torch.jit.script:DeprecationWarning")  # torch's own, as inductor loads
+@pytest.mark.parametrize("dtype", ["float32"])
+def test_the_screens_compiled_pair_gives_each_output_the_bits_it_has_compiled_alone(dtype):
+    """The screen compiles a function and its derivative in one graph (one compilation where two
+    took 1.3x its time): each output has the bits of that function compiled alone, on every case.
+    float32, the dtype the suite screens compiled; float64 too on 2026-12-07, on the default
+    capability (every case, the same bits), at five minutes more."""
+    import torch
+
+    from anyrelu._tools import accuracy
+
+    x = torch.from_numpy(points(dtype, 3000))
+    bits = torch.int32 if dtype == "float32" else torch.int64
+    compared = 0
+    for name, kwargs in accuracy.CASES:
+        try:
+            pair = (
+                accuracy.anyrelu_call(name, False, kwargs, "torch.compile"),
+                accuracy.anyrelu_call(name, True, kwargs, "torch.compile"),
+            )
+            together = [call(x) for call in pair]
+        except (TypeError, ValueError):  # a parameter x's dtype cannot hold: refused either way
+            continue
+        for f, got in zip([getattr(anyrelu, name), getattr(anyrelu, f"{name}_dash")], together, strict=True):
+            torch._dynamo.reset()
+            alone = torch.compile(lambda v, f=f: f(v, **kwargs), dynamic=True, fullgraph=True)(x)
+            assert torch.equal(got.view(bits), alone.view(bits)), (name, kwargs, f.__name__)
+            compared += 1
+    assert compared >= 40
 
 
 JAX_PATHS = jax_paths()
