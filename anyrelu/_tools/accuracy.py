@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import functools
 import json
 import os
 import subprocess
@@ -228,29 +229,27 @@ def anyrelu_call(name: str, dash: bool, kwargs: dict[str, Any], library: str = "
     import anyrelu
 
     if library == "torch.compile":
-        both = _compiled(name, case_id(name, kwargs), kwargs)
+        both = _compiled(name, tuple(sorted(kwargs.items())))
         return lambda x: both(x)[int(dash)]
     f = getattr(anyrelu, f"{name}_dash" if dash else name)
     return lambda x: f(x, **kwargs)
 
 
-def _compiled(name: str, case: str, kwargs: dict[str, Any]) -> Callable[[Any], Any]:
+@functools.lru_cache(maxsize=1)  # the screen asks for a case's value, then its derivative
+def _compiled(name: str, parameters: tuple[tuple[str, Any], ...]) -> Callable[[Any], Any]:
     """The function and its derivative under torch.compile, in one graph that returns both
     (inductor, whole graph, sizes symbolic: one compilation for the case, where the value and the
     derivative apart took two, half of the suite's longest test). The screen asks for the value,
-    then the derivative, on the same points: the last case's graph is kept for the second call.
+    then the derivative, on the same points: the last case's graph serves the second call.
     Inductor generates its own loops: its vectorized CPU code computes expm1 as exp(x) - 1, for
     one, so a compiled graph is screened apart from eager torch; each output's operations are the
     ones it has compiled alone, and so are its bits (tests/test_accuracy.py). A refusal of a
     parameter reaches the screen as the TypeError or ValueError it is."""
-    if _LAST_COMPILED and _LAST_COMPILED[0] == (name, case):
-        kept: Callable[[Any], Any] = _LAST_COMPILED[1]
-        return kept
     import torch
 
     import anyrelu
 
-    f, f_dash = getattr(anyrelu, name), getattr(anyrelu, f"{name}_dash")
+    f, f_dash, kwargs = getattr(anyrelu, name), getattr(anyrelu, f"{name}_dash"), dict(parameters)
     torch._dynamo.reset()  # each case compiles afresh: no recompilation limit across cases
     compiled = torch.compile(lambda x: (f(x, **kwargs), f_dash(x, **kwargs)), dynamic=True, fullgraph=True)
 
@@ -263,11 +262,7 @@ def _compiled(name: str, case: str, kwargs: dict[str, Any]) -> Callable[[Any], A
                 cause = cause.__cause__ or cause.__context__
             raise (cause or error) from None
 
-    _LAST_COMPILED[:] = [(name, case), call]
     return call
-
-
-_LAST_COMPILED: list[Any] = []  # [(name, case), its compiled pair]
 
 
 def peer_call(library: str, name: str, dash: bool, kwargs: dict[str, Any]) -> Callable[[Any], Any] | None:
