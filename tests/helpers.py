@@ -17,6 +17,11 @@ from array_api_extra.testing import assert_equal
 
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 
+# torch's own deprecation of torch.jit.script, which torch raises as it loads its forward-mode AD
+# decompositions and inductor: a DeprecationWarning in torch 2.13, a FutureWarning in 2.15. Ignored
+# only where a module of torch's raises it; any other warning is still an error (-W error).
+TORCH_JIT_DEPRECATED = pytest.mark.filterwarnings("ignore:`torch.jit.script:Warning:torch")
+
 
 def numpy_dtype(name: str) -> np.dtype:
     """NumPy's dtype of that name; bfloat16 is ml_dtypes' (it comes with JAX)."""

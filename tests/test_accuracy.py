@@ -21,6 +21,7 @@ import mpmath
 import numpy as np
 import oracle
 import pytest
+from helpers import TORCH_JIT_DEPRECATED
 
 import anyrelu
 from anyrelu._tools import oracle as screen_oracle
@@ -230,7 +231,7 @@ def test_the_screen_passes_under_torch_compile_on_this_cpus_capability():
 
 @pytest.mark.screen
 @pytest.mark.skipif(_COMPILE_MISSING is not None, reason=f"torch.compile: {_COMPILE_MISSING}")
-@pytest.mark.filterwarnings("ignore:`torch.jit.script:DeprecationWarning")  # torch's own, as inductor loads
+@TORCH_JIT_DEPRECATED
 @pytest.mark.parametrize("dtype", ["float32"])
 def test_the_screens_compiled_pair_gives_each_output_the_bits_it_has_compiled_alone(dtype):
     """The screen compiles a function and its derivative in one graph (one compilation where two
@@ -496,7 +497,7 @@ def test_float64_tails_that_are_normal_numbers_are_not_lost(backend, call, name,
 
 
 @pytest.mark.skipif(_COMPILE_MISSING is not None, reason=f"torch.compile: {_COMPILE_MISSING}")
-@pytest.mark.filterwarnings("ignore:`torch.jit.script:DeprecationWarning")  # torch's own, as inductor loads
+@TORCH_JIT_DEPRECATED
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_compiled_elu_family_is_within_the_bound_where_inductors_expm1_is_not(dtype):
     """Inductor's vectorized CPU loops compute expm1 as exp(x) - 1: compiled, elu(-4.66e-10) was
@@ -607,7 +608,7 @@ def test_jax_float64_expm1_is_within_one_and_a_half_ulps_on_every_xla_path(label
 
 
 @pytest.mark.skipif(_COMPILE_MISSING is not None, reason=f"torch.compile: {_COMPILE_MISSING}")
-@pytest.mark.filterwarnings("ignore:`torch.jit.script:DeprecationWarning")  # torch's own, as inductor loads
+@TORCH_JIT_DEPRECATED
 @pytest.mark.skipif(np.finfo(np.longdouble).nmant < 63, reason="long double is not wider than float64 here")
 def test_compiled_float64_expm1_is_within_one_and_a_half_ulps():
     """In a compiled CPU graph (inductor's expm1 is exp(x) - 1) anyrelu's float64 expm1 is the same
@@ -784,7 +785,7 @@ def test_squareplus_second_derivative_is_zero_at_the_infinities():
     assert second.tolist() == [0.0, 0.0]
 
 
-@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")  # torch's forward_ad
+@TORCH_JIT_DEPRECATED
 def test_prelu_mixed_second_derivative_is_one_on_the_leak_side_at_a_zero_leak():
     """d2y/dx dleak: PyTorch's OpInfo gradgradcheck and fwgrad_bwgrad for prelu at weight 0."""
     x = np.array([-4.827, 2.0, -1.0, -np.inf, -0.0])

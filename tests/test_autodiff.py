@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import assert_same_bits, special_values
+from helpers import TORCH_JIT_DEPRECATED, assert_same_bits, special_values
 
 from anyrelu import leaky_relu, relu, relu6, relu_dash
 
@@ -207,7 +207,7 @@ class TestTorchTransforms:
         pytest.importorskip("torch", reason="torch is not installed")
 
     # torch's forward_ad loads its own decompositions through torch.jit.script, which warns.
-    @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+    @TORCH_JIT_DEPRECATED
     @pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
     @pytest.mark.parametrize(
         ("leak", "max_value"), [(0.0, None), (0.1, None), (2.5, None), (-0.3, None), (0.0, 6.0), (0.1, 6.0)]

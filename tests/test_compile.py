@@ -13,6 +13,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="torch is not installed")
 
 import oracle  # noqa: E402  (tests/oracle.py)
+from helpers import TORCH_JIT_DEPRECATED  # noqa: E402
 from torch._dynamo.backends.common import aot_autograd  # noqa: E402
 from torch._functorch.aot_autograd import make_boxed_func  # noqa: E402
 
@@ -60,7 +61,7 @@ def _prelu(x: torch.Tensor, leak: torch.Tensor) -> list[torch.Tensor]:
 
 
 # torch's own deprecation warning when AOTAutograd's forward-mode helpers load
-@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+@TORCH_JIT_DEPRECATED
 # float64 runs other kernels for a few functions (silu, selu): with the long sweeps (pytest -m screen)
 @pytest.mark.parametrize("dtype", [torch.float32, pytest.param(torch.float64, marks=pytest.mark.screen)])
 @pytest.mark.parametrize("requires_grad", [False, True], ids=["no grad", "grad"])
@@ -95,7 +96,7 @@ def test_every_function_compiles_whole_with_eager_values_and_gradients(requires_
                 assert g.grad is None or _same_with_nan(g.grad, e.grad), f"d {name}({kwargs})"
 
 
-@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+@TORCH_JIT_DEPRECATED
 def test_a_number_parameter_dynamo_makes_symbolic_compiles_for_its_value():
     """Under dynamic=True (or for a number that changed between calls) Dynamo passes a SymFloat:
     the graph is compiled for its value, with eager's bits, and again for another value."""
@@ -136,7 +137,7 @@ def _assert_within_bound(name: str, kwargs: dict[str, object], x: torch.Tensor, 
         assert v != 0 or np.signbit(g) == np.signbit(e), (name, dash, v, g, e)  # at +-0, the zero's sign
 
 
-@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+@TORCH_JIT_DEPRECATED
 def test_exact_gelu_compiles_to_float32_operations_on_a_float32_cpu_tensor():
     """A CPU float32 exact GELU (and the ELU family) compiles to float32 operations only, which
     inductor fuses into one loop: no erfc, no float64 tensor, no custom op, forward or backward."""
@@ -154,7 +155,7 @@ def test_exact_gelu_compiles_to_float32_operations_on_a_float32_cpu_tensor():
             assert not isinstance(value, torch.Tensor) or value.dtype in (torch.float32, torch.int32, torch.bool), node
 
 
-@pytest.mark.filterwarnings("ignore:`torch.jit.script:DeprecationWarning")  # torch's own, as inductor loads
+@TORCH_JIT_DEPRECATED
 def test_the_graph_kernels_split_floats_into_halves_whose_products_are_exact():
     """The float32 kernels of a torch graph split by Veltkamp's product (a view as int32 is a round
     trip through memory in inductor's AVX-512 loops): each half has at most 12 significant bits,
@@ -184,7 +185,7 @@ def _product_error(a: torch.Tensor, b: torch.Tensor, p: torch.Tensor) -> torch.T
     return f32.product_error(a, b, p)
 
 
-@pytest.mark.filterwarnings("ignore:`torch.jit.script:DeprecationWarning")  # torch's own, as inductor loads
+@TORCH_JIT_DEPRECATED
 def test_the_graph_kernels_scale_by_powers_of_two_exactly():
     """The float32 kernels of a torch graph make 2^n by exp2 of the integer n (a view of n's bits as
     float32 costs a round trip through memory in inductor's loops): exactly 2^n for every normal
@@ -241,7 +242,7 @@ def _significant_bits(v: np.ndarray) -> int:
     return bits
 
 
-@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+@TORCH_JIT_DEPRECATED
 def test_compiled_float32_gelu_keeps_the_derivative_its_forward_computed_for_the_backward():
     """With a gradient, the forward computes GELU' in the same loop as GELU and keeps it: the
     backward is one product, as with F.gelu, whose graph keeps one tensor too (x); and the
@@ -260,7 +261,7 @@ def test_compiled_float32_gelu_keeps_the_derivative_its_forward_computed_for_the
     assert _same_with_nan(leaf.grad, slope * t)
 
 
-@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+@TORCH_JIT_DEPRECATED
 def test_exact_gelu_compiles_to_eager_erfc_in_a_custom_op_and_exports_plain_operations():
     """Inductor's float64 erfc is 7x eager torch's: a compiled float64 exact GELU calls anyrelu::gelu,
     or with a gradient anyrelu::gelu_with_slope (value and derivative from one erfc), whose backward
@@ -294,7 +295,7 @@ def test_exact_gelu_compiles_to_eager_erfc_in_a_custom_op_and_exports_plain_oper
     assert _same_with_nan(exported.module()(x), anyrelu.gelu(x))
 
 
-@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+@TORCH_JIT_DEPRECATED
 def test_prelu_compiles_whole_with_the_leaks_gradient():
     x = torch.tensor(POINTS, dtype=torch.float32).reshape(1, -1, 1)
     leak = torch.full((1, x.shape[1], 1), 0.25)

@@ -16,6 +16,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from helpers import TORCH_JIT_DEPRECATED
 
 import anyrelu
 
@@ -43,7 +44,7 @@ def _missing_library(code: str) -> str | None:
 # torch's own warnings when docs/in_a_model.md compiles a model: a graph break with tensors that
 # require grad, and inductor importing torch.jit.script
 @pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf:UserWarning")
-@pytest.mark.filterwarnings("ignore:`torch.jit.script:DeprecationWarning")
+@TORCH_JIT_DEPRECATED
 @pytest.mark.parametrize("page", [p for p in PAGES if any(kind == "python" for kind, _ in _blocks(p))],
                          ids=lambda p: p.name)  # fmt: skip
 def test_every_python_block_runs_and_prints_what_the_page_shows(page, tmp_path, monkeypatch):

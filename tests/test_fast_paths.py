@@ -12,7 +12,7 @@ import math
 import array_api_compat.numpy as npx
 import numpy as np
 import pytest
-from helpers import assert_same_bits, special_values
+from helpers import TORCH_JIT_DEPRECATED, assert_same_bits, special_values
 
 from anyrelu import relu, relu_dash
 from anyrelu._kernels import cupy as cupy_kernels
@@ -304,7 +304,7 @@ def test_torch_kernels_picked_by_a_host_read_of_x_give_the_same_bits(dtype):
         _torch_paths_agree(torch, chain, x, np.nan)
 
 
-@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")  # torch's forward_ad
+@TORCH_JIT_DEPRECATED
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize(
     ("name", "kwargs", "node"),
@@ -386,7 +386,7 @@ def test_torch_kernels_run_in_chunks_give_the_whole_tensors_bits(dtype):
     same(slope, torch_kernels._gelu_dash.__wrapped__(x[: 65536 - 1]))
 
 
-@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")  # torch's forward_ad
+@TORCH_JIT_DEPRECATED
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
 def test_torch_eager_gelu_keeps_the_derivative_its_forward_computed(dtype):
     """With x requiring grad, eager exact GELU computes its derivative in the forward, with the

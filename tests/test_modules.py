@@ -6,6 +6,8 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="torch is not installed")
 
+from helpers import TORCH_JIT_DEPRECATED  # noqa: E402
+
 import anyrelu  # noqa: E402
 import anyrelu.torch as modules  # noqa: E402
 
@@ -71,7 +73,7 @@ def test_bad_module_arguments_say_what_is_wrong():
 
 
 # torch's own deprecation warning when AOTAutograd's forward-mode helpers load
-@pytest.mark.filterwarnings("ignore:`torch.jit.script:DeprecationWarning")
+@TORCH_JIT_DEPRECATED
 def test_a_model_with_the_modules_compiles_and_exports_with_the_same_values():
     model = torch.nn.Sequential(torch.nn.Linear(4, 8), modules.GELU(), torch.nn.Linear(8, 8), modules.PReLU(8),
                                 torch.nn.Linear(8, 2), modules.Softplus())  # fmt: skip

@@ -15,7 +15,7 @@ import numpy as np
 import oracle
 import pytest
 from array_api_extra.testing import lazy_xp_function
-from helpers import FLOAT_DTYPES, assert_same_bits, finfo, numpy_dtype, round_once
+from helpers import FLOAT_DTYPES, TORCH_JIT_DEPRECATED, assert_same_bits, finfo, numpy_dtype, round_once
 
 import anyrelu
 
@@ -255,7 +255,7 @@ class TestAutodiff:
             rtol = {"float64": 1e-12, "float32": 1e-5}.get(dtype, 1e-2)
             torch.testing.assert_close(second, expected_second, rtol=rtol, atol=0, equal_nan=True)
 
-    @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")  # torch's forward_ad
+    @TORCH_JIT_DEPRECATED
     def test_torch_forward_mode_equals_f_dash(self, name, kwargs, dtype):
         torch = pytest.importorskip("torch", reason="torch is not installed")
         import array_api_compat.torch as tx
