@@ -22,6 +22,13 @@ FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 # only where a module of torch's raises it; any other warning is still an error (-W error).
 TORCH_JIT_DEPRECATED = pytest.mark.filterwarnings("ignore:`torch.jit.script:Warning:torch")
 
+# torch's warning that its guards on an nn.Module run slower on Python 3.13.0 (a CPython bug fixed
+# in 3.13.1), raised where torch.compile guards a module's attributes: about the interpreter, not
+# about anyrelu.
+TORCH_GUARDS_ON_PYTHON_3_13_0 = pytest.mark.filterwarnings(
+    "ignore:Guards may run slower on Python 3.13.0:RuntimeWarning:torch"
+)
+
 
 def numpy_dtype(name: str) -> np.dtype:
     """NumPy's dtype of that name; bfloat16 is ml_dtypes' (it comes with JAX)."""

@@ -16,7 +16,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from helpers import TORCH_JIT_DEPRECATED
+from helpers import TORCH_GUARDS_ON_PYTHON_3_13_0, TORCH_JIT_DEPRECATED
 
 import anyrelu
 
@@ -42,9 +42,10 @@ def _missing_library(code: str) -> str | None:
 
 @pytest.mark.thread_unsafe
 # torch's own warnings when docs/in_a_model.md compiles a model: a graph break with tensors that
-# require grad, and inductor importing torch.jit.script
+# require grad, inductor importing torch.jit.script, and the guards of a module on Python 3.13.0
 @pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf:UserWarning")
 @TORCH_JIT_DEPRECATED
+@TORCH_GUARDS_ON_PYTHON_3_13_0
 @pytest.mark.parametrize("page", [p for p in PAGES if any(kind == "python" for kind, _ in _blocks(p))],
                          ids=lambda p: p.name)  # fmt: skip
 def test_every_python_block_runs_and_prints_what_the_page_shows(page, tmp_path, monkeypatch):

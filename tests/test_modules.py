@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="torch is not installed")
 
-from helpers import TORCH_JIT_DEPRECATED  # noqa: E402
+from helpers import TORCH_GUARDS_ON_PYTHON_3_13_0, TORCH_JIT_DEPRECATED  # noqa: E402
 
 import anyrelu  # noqa: E402
 import anyrelu.torch as modules  # noqa: E402
@@ -72,8 +72,10 @@ def test_bad_module_arguments_say_what_is_wrong():
         modules.PReLU(3)(torch.zeros(2, 4))
 
 
-# torch's own deprecation warning when AOTAutograd's forward-mode helpers load
+# torch's own warnings: the deprecation when AOTAutograd's forward-mode helpers load, and the
+# guards' on Python 3.13.0
 @TORCH_JIT_DEPRECATED
+@TORCH_GUARDS_ON_PYTHON_3_13_0
 def test_a_model_with_the_modules_compiles_and_exports_with_the_same_values():
     model = torch.nn.Sequential(torch.nn.Linear(4, 8), modules.GELU(), torch.nn.Linear(8, 8), modules.PReLU(8),
                                 torch.nn.Linear(8, 2), modules.Softplus())  # fmt: skip
