@@ -37,7 +37,8 @@ POINTS = np.concatenate([[np.nan, -np.inf, np.inf, 0.0, -0.0, -3.0, 3.0, 6.0, -4
 
 
 class Capture:
-    """torch.compile's aot_eager with the graphs kept: the forward and backward torch operations."""
+    """torch.compile's aot_eager with the graphs kept: the forward and backward torch operations
+    (options: AOTAutograd's, such as inductor's partitioner and decompositions)."""
 
     def __init__(self, **options: object) -> None:
         self.graphs: list[torch.fx.GraphModule] = []
@@ -80,7 +81,7 @@ def test_every_function_compiles_whole_with_eager_values_and_gradients(requires_
             assert torch.equal(g.detach(), e.detach()) or _same_with_nan(g, e), f"{name}({kwargs})"
     # plain torch operations in the graph, which inductor fuses with their neighbours; exact GELU's
     # erfc is eager torch's behind anyrelu's custom ops (see the test below)
-    # (and prims.add of -0.0, which keeps exact GELU's derivative for the backward: see below)
+    # (and prims.add of -0.0, which keeps exact GELU's derivative for the backward: torch_graph.kept)
     plain = ("aten.", "<built-in function", "anyrelu.gelu.", "anyrelu.gelu_with_slope.", "prims.add.")
     assert capture.graphs and all(t.startswith(plain) for t in capture.targets())
     if requires_grad:
@@ -154,33 +155,6 @@ def test_exact_gelu_compiles_to_float32_operations_on_a_float32_cpu_tensor():
             assert not str(node.target).startswith(("anyrelu.", "aten.erf", "aten.expm1")), node.target
             value = node.meta.get("val")
             assert not isinstance(value, torch.Tensor) or value.dtype in (torch.float32, torch.int32, torch.bool), node
-
-
-@TORCH_JIT_DEPRECATED
-def test_a_compiled_exact_gelu_keeps_the_forwards_derivative_for_the_backward():
-    """Split by inductor's partitioner (min-cut, after inductor's decompositions), a training
-    step's graph keeps the derivative that the forward computed with GELU's value, and its
-    backward multiplies by it: it does not compute the derivative again from x (about 200 float32
-    operations, 1.7 ms a step of a 512-wide MLP), as the partitioner of torch 2.15 chose before
-    ``torch_graph.kept``."""
-    from torch._functorch.partitioners import min_cut_rematerialization_partition
-    from torch._inductor.decomposition import select_decomp_table
-
-    capture = Capture(partition_fn=min_cut_rematerialization_partition, decompositions=select_decomp_table())
-    torch._dynamo.reset()
-    h = (4 * torch.randn(64, 64, generator=torch.Generator().manual_seed(5))).clamp(-9, 9).requires_grad_(True)
-    # w: powers of two, so that h.grad / w is the derivative exactly (|h| <= 9: no product underflows)
-    w = (2.0 ** torch.arange(-4.0, 4.0).repeat(8)).reshape(64, 1).requires_grad_(True)
-    step = torch.compile(lambda h, w: (anyrelu.gelu(h) @ w).sum(), fullgraph=True, backend=capture.backend)
-    step(h, w).backward()
-    assert len(capture.graphs) == 2
-    backward = [str(node.target) for node in capture.graphs[1].graph.nodes if node.op == "call_function"]
-    # the chain rule of the sum and the product (a few operations) and one product by the
-    # derivative: none of the derivative's exp, polynomial and pairs
-    assert len(backward) < 20 and not {"aten.exp.default", "aten.exp2.default"} & set(backward), backward
-    assert w.grad is not None and h.grad is not None  # and h.grad is w[j] GELU'(h[i, j]), exactly:
-    x, dash = h.detach().flatten(), (h.grad / w.detach().T).flatten()
-    _assert_within_bound("gelu", {}, x, dash, anyrelu.gelu_dash(x), True)
 
 
 @TORCH_JIT_DEPRECATED
@@ -274,10 +248,16 @@ def _significant_bits(v: np.ndarray) -> int:
 def test_compiled_float32_gelu_keeps_the_derivative_its_forward_computed_for_the_backward():
     """With a gradient, the forward computes GELU' in the same loop as GELU and keeps it: the
     backward is one product, as with F.gelu, whose graph keeps one tensor too (x); and the
-    gradient is the float32 kernel's derivative times the incoming gradient, bit for bit."""
+    gradient is the float32 kernel's derivative times the incoming gradient, bit for bit. The
+    graph is split as inductor splits it (its min-cut partitioner, after its decompositions),
+    which without ``torch_graph.kept`` keeps x and computes the derivative again in the backward
+    (about 280 operations, under torch 2.13 and 2.15)."""
+    from torch._functorch.partitioners import min_cut_rematerialization_partition
+    from torch._inductor.decomposition import select_decomp_table
+
     x = torch.tensor(POINTS, dtype=torch.float32)
     t = torch.linspace(-2, 2, x.numel())
-    capture = Capture()
+    capture = Capture(partition_fn=min_cut_rematerialization_partition, decompositions=select_decomp_table())
     torch._dynamo.reset()
     leaf = x.clone().requires_grad_(True)
     torch.compile(anyrelu.gelu, fullgraph=True, backend=capture.backend)(leaf).backward(t)
